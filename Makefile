@@ -1,0 +1,64 @@
+# Developer and CI entry points. The README's two commands are `make run` and `make test`.
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/outpost-rs/target
+CARGO ?= cargo
+OUTPOST := $(CARGO_TARGET_DIR)/debug/outpost
+
+.PHONY: run build test test-rust test-sdk test-grpc lint fmt services bench-logs bench
+
+## Run everything in one process with embedded in-memory stores on :3333.
+run:
+	$(CARGO) run --locked --bin outpost -- serve
+
+build:
+	$(CARGO) build --workspace --all-targets --locked
+
+## The whole test suite: Rust unit/integration/end-to-end tests, then the published SDKs.
+test: services build test-rust test-sdk test-grpc test-helm
+
+test-rust:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --locked --no-fail-fast; \
+	else \
+		echo "cargo-nextest not found: using cargo test"; \
+		$(CARGO) test --workspace --locked --no-fail-fast; \
+	fi
+
+test-sdk: build
+	scripts/sdk-smoke.sh $(OUTPOST)
+
+## A generic reflection-driven gRPC client (the grpcurl role) against the log service.
+test-grpc: build
+	scripts/grpc-smoke.sh $(OUTPOST)
+
+## The Helm chart (helm/outpost), offline: lint, render for two Kubernetes versions, strict schema
+## validation, rejected bad values, render assertions. Installs helm and kubernetes-validate once.
+.PHONY: test-helm
+test-helm:
+	scripts/helm-check.sh
+
+## fmt and clippy, as CI runs them.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Make sure the local Redis the tests use is up.
+services:
+	scripts/ensure-services.sh
+	scripts/stand-ins.sh start-all
+	scripts/clean-test-databases.sh
+
+## Log query latency on 1,000,000 attempts in a fresh Postgres database (prints a table).
+bench-logs:
+	$(CARGO) run --release --locked -p outpost-bench -- --attempts $${ATTEMPTS:-1000000}
+
+## Publish→delivery load test (not a timed test): the release binary split on the local Redis,
+## RabbitMQ and PostgreSQL, then embedded; prints one table. BENCH_ARGS="--quick" for small
+## counts; `outpost-loadgen --help` lists the options (cases, concurrency, sizes, fan-out).
+bench:
+	scripts/ensure-services.sh
+	$(CARGO) build --release --locked --bin outpost -p outpost
+	$(CARGO) run --release --locked -p outpost-loadgen -- --outpost $(CARGO_TARGET_DIR)/release/outpost $(BENCH_ARGS)

@@ -1,0 +1,16 @@
+//! `outpost-api`: the api-service alone (as `outpost serve` with SERVICE=api).
+
+use outpost_config::Service;
+use outpost_core::health::Health;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cfg = outpost_runtime::load_config(None, Some(Service::Api))?;
+    let shutdown = outpost_runtime::shutdown_on_signal();
+    let infra = outpost_runtime::infra::Infra::connect(&cfg).await?;
+    let router = outpost_api::app(&cfg, &infra, Health::new()).await?;
+    let listener = outpost_runtime::bind(cfg.api_port).await?;
+    tracing::info!(port = cfg.api_port, "API listening.");
+    outpost_runtime::serve_http(listener, router, shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! The error type of the storage ports: what a store can report to the services above it.
+
+/// Failure of a store operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A destination with that id already exists for the tenant.
+    #[error("destination already exists")]
+    DestinationExists,
+    /// The tenant already has `MAX_DESTINATIONS_PER_TENANT` destinations.
+    #[error("maximum number of destinations per tenant reached")]
+    MaxDestinations,
+    /// Stored data could not be decoded.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The backend (Redis, ...) failed.
+    #[error("store backend error")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps a backend error, keeping it as the cause.
+    pub fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
+        Self::Backend(Box::new(e))
+    }
+}

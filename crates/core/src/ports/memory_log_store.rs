@@ -1,0 +1,323 @@
+//! In-memory log store for the embedded mode and tests (nothing survives a restart).
+
+use super::log_store::{AttemptQuery, AttemptRecord, EventQuery, LogKey, LogStore};
+use super::page::{Dir, Page, PageRequest};
+use crate::StoreError;
+use crate::event::{AttemptStatus, Event, LogEntry};
+use crate::metrics::{AggregateQuery, AggregateRow};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Default)]
+struct Inner {
+    events: BTreeMap<LogKey, Event>,
+    event_keys: HashMap<String, LogKey>,
+    attempts: BTreeMap<LogKey, AttemptRecord>,
+    attempt_keys: HashMap<String, LogKey>,
+}
+
+/// Events and attempts kept by default; the oldest (by time) are evicted beyond it, so a
+/// long-running embedded process does not grow without bound.
+pub const DEFAULT_CAPACITY: usize = 100_000;
+
+/// A [`LogStore`] in process memory, bounded: beyond its capacity the oldest events and
+/// attempts are evicted.
+pub struct MemoryLogStore {
+    inner: Mutex<Inner>,
+    capacity: usize,
+}
+
+impl Default for MemoryLogStore {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
+impl MemoryLogStore {
+    /// An empty store keeping [`DEFAULT_CAPACITY`] events and attempts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty store keeping at most `capacity` events and as many attempts.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            inner: Mutex::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn any(list: &[String], v: &str) -> bool {
+    list.is_empty() || list.iter().any(|x| x == v)
+}
+
+fn page<T: Clone>(
+    map: &BTreeMap<LogKey, T>,
+    req: &PageRequest<LogKey>,
+    keep: impl Fn(&T) -> bool,
+) -> Page<T, LogKey> {
+    let (dir, after) = req.scan();
+    let iter: Box<dyn Iterator<Item = (&LogKey, &T)>> = match dir {
+        Dir::Asc => Box::new(map.iter()),
+        Dir::Desc => Box::new(map.iter().rev()),
+    };
+    let items: Vec<(LogKey, T)> = iter
+        .filter(|(k, _)| match (after, dir) {
+            (None, _) => true,
+            (Some(a), Dir::Asc) => *k > a,
+            (Some(a), Dir::Desc) => *k < a,
+        })
+        .filter(|(_, v)| keep(v))
+        .take(req.limit + 1)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let p = req.build(items, |(k, _)| k.clone());
+    Page {
+        items: p.items.into_iter().map(|(_, v)| v).collect(),
+        next: p.next,
+        prev: p.prev,
+    }
+}
+
+#[async_trait::async_trait]
+impl LogStore for MemoryLogStore {
+    async fn insert(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        let mut i = self.lock();
+        for e in entries {
+            if !i.event_keys.contains_key(&e.event.id) {
+                let k = LogKey {
+                    time_ms: e.event.time.timestamp_millis(),
+                    id: e.event.id.clone(),
+                };
+                i.event_keys.insert(e.event.id.clone(), k.clone());
+                i.events.insert(k, e.event.clone());
+            }
+            let k = LogKey {
+                time_ms: e.attempt.time.timestamp_millis(),
+                id: e.attempt.id.clone(),
+            };
+            if let Some(old) = i.attempt_keys.insert(e.attempt.id.clone(), k.clone()) {
+                i.attempts.remove(&old);
+            }
+            i.attempts.insert(
+                k,
+                AttemptRecord {
+                    attempt: e.attempt.clone(),
+                    event: e.event.clone(),
+                },
+            );
+        }
+        while i.events.len() > self.capacity {
+            if let Some((_, old)) = i.events.pop_first() {
+                i.event_keys.remove(&old.id);
+            }
+        }
+        while i.attempts.len() > self.capacity {
+            if let Some((_, old)) = i.attempts.pop_first() {
+                i.attempt_keys.remove(&old.attempt.id);
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_events(&self, q: &EventQuery) -> Result<Page<Event, LogKey>, StoreError> {
+        let i = self.lock();
+        Ok(page(&i.events, &q.page, |e| {
+            any(&q.tenant_ids, &e.tenant_id)
+                && any(&q.ids, &e.id)
+                && any(&q.topics, &e.topic)
+                && (q.destination_ids.is_empty()
+                    || e.matched_destination_ids
+                        .iter()
+                        .any(|d| q.destination_ids.contains(d)))
+                && q.time.contains(&e.time)
+        }))
+    }
+
+    async fn get_event(
+        &self,
+        tenant_id: Option<&str>,
+        id: &str,
+    ) -> Result<Option<Event>, StoreError> {
+        let i = self.lock();
+        Ok(i.event_keys
+            .get(id)
+            .and_then(|k| i.events.get(k))
+            .filter(|e| tenant_id.is_none_or(|t| e.tenant_id == t))
+            .cloned())
+    }
+
+    async fn list_attempts(
+        &self,
+        q: &AttemptQuery,
+    ) -> Result<Page<AttemptRecord, LogKey>, StoreError> {
+        let i = self.lock();
+        Ok(page(&i.attempts, &q.page, |r| {
+            let a = &r.attempt;
+            any(&q.tenant_ids, &a.tenant_id)
+                && any(&q.event_ids, &a.event_id)
+                && any(&q.destination_ids, &a.destination_id)
+                && any(&q.destination_types, &a.destination_type)
+                && q.status.is_none_or(|s| s == a.status)
+                && any(&q.topics, &r.event.topic)
+                && q.time.contains(&a.time)
+        }))
+    }
+
+    async fn get_attempt(
+        &self,
+        tenant_id: Option<&str>,
+        id: &str,
+    ) -> Result<Option<AttemptRecord>, StoreError> {
+        let i = self.lock();
+        Ok(i.attempt_keys
+            .get(id)
+            .and_then(|k| i.attempts.get(k))
+            .filter(|r| tenant_id.is_none_or(|t| r.attempt.tenant_id == t))
+            .cloned())
+    }
+
+    async fn latest_attempt(
+        &self,
+        tenant_id: Option<&str>,
+        event_id: &str,
+        destination_id: &str,
+    ) -> Result<Option<AttemptRecord>, StoreError> {
+        let i = self.lock();
+        Ok(i.attempts
+            .values()
+            .filter(|r| {
+                r.attempt.event_id == event_id
+                    && r.attempt.destination_id == destination_id
+                    && tenant_id.is_none_or(|t| r.attempt.tenant_id == t)
+            })
+            .max_by_key(|r| (r.attempt.attempt_number, r.attempt.time))
+            .cloned())
+    }
+
+    async fn event_aggregates(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, StoreError> {
+        let i = self.lock();
+        let mut groups: BTreeMap<(Option<i64>, BTreeMap<String, String>), AggregateRow> =
+            BTreeMap::new();
+        for e in i
+            .events
+            .values()
+            .filter(|e| e.time >= q.start && e.time < q.end)
+        {
+            let dests: Vec<Option<&String>> = if q.dimensions.iter().any(|d| d == "destination_id")
+            {
+                e.matched_destination_ids.iter().map(Some).collect()
+            } else {
+                vec![None]
+            };
+            for dest in dests {
+                let value = |dim: &str| -> Option<String> {
+                    match dim {
+                        "tenant_id" => Some(e.tenant_id.clone()),
+                        "topic" => Some(e.topic.clone()),
+                        "destination_id" => dest.cloned(),
+                        _ => None,
+                    }
+                };
+                let pass = q.filters.iter().all(|(dim, vals)| {
+                    if dim == "destination_id" {
+                        e.matched_destination_ids.iter().any(|d| vals.contains(d))
+                    } else {
+                        value(dim).is_some_and(|v| vals.contains(&v))
+                    }
+                });
+                if !pass {
+                    continue;
+                }
+                let dims: BTreeMap<String, String> = q
+                    .dimensions
+                    .iter()
+                    .filter_map(|d| value(d).map(|v| (d.clone(), v)))
+                    .collect();
+                let bucket = q.granularity.map(|g| g.bucket_start(e.time));
+                let row = groups
+                    .entry((bucket.map(|b| b.timestamp_millis()), dims.clone()))
+                    .or_insert_with(|| AggregateRow {
+                        bucket,
+                        dims,
+                        ..Default::default()
+                    });
+                row.count += 1;
+            }
+        }
+        Ok(groups.into_values().collect())
+    }
+
+    async fn attempt_aggregates(
+        &self,
+        q: &AggregateQuery,
+    ) -> Result<Vec<AggregateRow>, StoreError> {
+        let i = self.lock();
+        let mut groups: BTreeMap<(Option<i64>, BTreeMap<String, String>), AggregateRow> =
+            BTreeMap::new();
+        for r in i
+            .attempts
+            .values()
+            .filter(|r| r.attempt.time >= q.start && r.attempt.time < q.end)
+        {
+            let a = &r.attempt;
+            let value = |dim: &str| -> Option<String> {
+                Some(match dim {
+                    "tenant_id" => a.tenant_id.clone(),
+                    "destination_id" => a.destination_id.clone(),
+                    "destination_type" => a.destination_type.clone(),
+                    "topic" => r.event.topic.clone(),
+                    "status" => match a.status {
+                        AttemptStatus::Success => "success".into(),
+                        AttemptStatus::Failed => "failed".into(),
+                    },
+                    "code" => a.code.clone(),
+                    "manual" => a.manual.to_string(),
+                    "attempt_number" => a.attempt_number.to_string(),
+                    _ => return None,
+                })
+            };
+            if !q
+                .filters
+                .iter()
+                .all(|(dim, vals)| value(dim).is_some_and(|v| vals.contains(&v)))
+            {
+                continue;
+            }
+            let dims: BTreeMap<String, String> = q
+                .dimensions
+                .iter()
+                .filter_map(|d| value(d).map(|v| (d.clone(), v)))
+                .collect();
+            let bucket = q.granularity.map(|g| g.bucket_start(a.time));
+            let row = groups
+                .entry((bucket.map(|b| b.timestamp_millis()), dims.clone()))
+                .or_insert_with(|| AggregateRow {
+                    bucket,
+                    dims,
+                    ..Default::default()
+                });
+            row.count += 1;
+            match a.status {
+                AttemptStatus::Success => row.successful += 1,
+                AttemptStatus::Failed => row.failed += 1,
+            }
+            if a.attempt_number == 1 && !a.manual {
+                row.first_attempt += 1;
+            }
+            if a.attempt_number > 1 {
+                row.retry += 1;
+            }
+            if a.manual {
+                row.manual += 1;
+            }
+            row.attempt_number_sum += u64::from(a.attempt_number);
+        }
+        Ok(groups.into_values().collect())
+    }
+}

@@ -1,0 +1,223 @@
+//! One delivery task, start to finish (spec §4.1): load the destination, skip deleted or
+//! disabled ones, claim the attempt's idempotency key, send with the delivery timeout,
+//! schedule or cancel the retry, publish the attempt to logmq, and say whether to ack.
+
+use crate::sender::{SendResult, Sender, Unsupported};
+use outpost_core::destination::Destination;
+use outpost_core::event::{Attempt, AttemptStatus, DeliveryTask, LogEntry};
+use outpost_core::ids::IdGen;
+use outpost_core::ports::{
+    Claim, DestinationLookup, Idempotency, Queue, RetryScheduler, TenantStore, retry_id,
+};
+use outpost_core::retry::RetryPolicy;
+use outpost_core::time::now_ms;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// What to do with the queue message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done (delivered, failed and recorded, or nothing to do).
+    Ack,
+    /// Not done: redeliver later.
+    Nack,
+}
+
+/// Everything a delivery needs.
+pub struct Deliverer {
+    /// Destinations.
+    pub store: Arc<dyn TenantStore>,
+    /// Attempt idempotency (`idempotency:deliverymq:`).
+    pub idempotency: Arc<dyn Idempotency>,
+    /// How long a done attempt is remembered.
+    pub idempotency_ttl: Duration,
+    /// Retry schedule.
+    pub scheduler: Arc<dyn RetryScheduler>,
+    /// Where attempts go.
+    pub logmq: Arc<dyn Queue>,
+    /// Senders by destination type.
+    pub senders: HashMap<String, Arc<dyn Sender>>,
+    /// Retry policy.
+    pub policy: RetryPolicy,
+    /// Timeout of one attempt.
+    pub timeout: Duration,
+    /// Attempt ids.
+    pub idgen: IdGen,
+}
+
+impl Deliverer {
+    fn sender(&self, kind: &str) -> Arc<dyn Sender> {
+        self.senders
+            .get(kind)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Unsupported))
+    }
+
+    /// Runs one task.
+    pub async fn deliver_one(&self, task: DeliveryTask) -> Outcome {
+        let span = tracing::info_span!(
+            "delivery",
+            tenant_id = %task.event.tenant_id,
+            destination_id = %task.destination_id,
+            event_id = %task.event.id,
+            attempt = task.attempt,
+        );
+        self.run(task).instrument(span).await
+    }
+
+    async fn run(&self, task: DeliveryTask) -> Outcome {
+        let dest = match self
+            .store
+            .get_destination(&task.event.tenant_id, &task.destination_id)
+            .await
+        {
+            Ok(DestinationLookup::Found(d)) => *d,
+            Ok(DestinationLookup::Deleted) => return Outcome::Ack,
+            Ok(DestinationLookup::NotFound) => {
+                tracing::warn!("Destination not found; the task will be redelivered.");
+                return Outcome::Nack;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "Cannot load the destination.");
+                return Outcome::Nack;
+            }
+        };
+        if dest.disabled_at.is_some() {
+            return Outcome::Ack;
+        }
+        let key = task.idempotency_key();
+        match self.claim(&key).await {
+            Ok(Claim::Acquired) => {}
+            Ok(Claim::Processed) => return Outcome::Ack,
+            Ok(Claim::Processing) => return Outcome::Nack,
+            Err(e) => {
+                tracing::error!(error = %e, "Cannot claim the delivery idempotency key.");
+                return Outcome::Nack;
+            }
+        }
+        let outcome = self.attempt(&task, &dest).await;
+        let settled = match outcome {
+            Ok(()) => self
+                .idempotency
+                .mark_processed(&key, self.idempotency_ttl)
+                .await
+                .map(|_| Outcome::Ack),
+            Err(()) => self.idempotency.release(&key).await.map(|_| Outcome::Nack),
+        };
+        settled.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "Cannot settle the delivery idempotency key.");
+            // The attempt is recorded; the key expires on its own.
+            if outcome.is_ok() {
+                Outcome::Ack
+            } else {
+                Outcome::Nack
+            }
+        })
+    }
+
+    /// Claims the attempt's key. A key held by another worker (or by a worker that died, whose
+    /// claim expires after the processing TTL) is waited for rather than nacked at once, so a
+    /// redelivery storm cannot exhaust the broker's delivery limit.
+    async fn claim(&self, key: &str) -> Result<Claim, outpost_core::StoreError> {
+        let deadline = tokio::time::Instant::now()
+            + self.idempotency.processing_ttl()
+            + Duration::from_secs(1);
+        loop {
+            match self.idempotency.claim(key).await? {
+                Claim::Processing if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Sends, schedules the retry and records the attempt. `Err` means nothing durable
+    /// happened and the task must be redelivered.
+    async fn attempt(&self, task: &DeliveryTask, dest: &Destination) -> Result<(), ()> {
+        let now = now_ms();
+        let started = std::time::Instant::now();
+        let sender = self.sender(&dest.kind);
+        let result =
+            match tokio::time::timeout(self.timeout, sender.send(dest, &task.event, now)).await {
+                Ok(r) => r,
+                Err(_) => SendResult::Attempt {
+                    status: AttemptStatus::Failed,
+                    code: "timeout".into(),
+                    response_data: None,
+                },
+            };
+        let (status, code, response_data) = match result {
+            SendResult::Attempt {
+                status,
+                code,
+                response_data,
+            } => (status, code, response_data),
+            SendResult::NoAttempt(why) => {
+                tracing::warn!(reason = %why, "Delivery not attempted; the task will be redelivered.");
+                return Err(());
+            }
+        };
+        let rid = retry_id(&task.event.id, &task.destination_id);
+        if status == AttemptStatus::Failed
+            && task.event.eligible_for_retry
+            && self.policy.should_retry(task.attempt)
+        {
+            let next = DeliveryTask {
+                version: DeliveryTask::VERSION,
+                event: task.event.clone(),
+                destination_id: task.destination_id.clone(),
+                attempt: task.attempt + 1,
+                manual: false,
+            };
+            let delay = self.policy.delay_after(task.attempt);
+            let due = now
+                + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::days(365));
+            let payload = serde_json::to_vec(&next)
+                .map_err(|e| tracing::error!(error = %e, "Cannot encode the retry."))?;
+            self.scheduler
+                .schedule(&rid, due, payload)
+                .await
+                .map_err(|e| tracing::error!(error = %e, "Cannot schedule the retry."))?;
+        } else if task.manual {
+            // A manual attempt replaces any pending automatic retry.
+            self.scheduler
+                .cancel(&rid)
+                .await
+                .map_err(|e| tracing::error!(error = %e, "Cannot cancel the pending retry."))?;
+        }
+        let attempt = Attempt {
+            id: self.idgen.attempt(),
+            tenant_id: task.event.tenant_id.clone(),
+            event_id: task.event.id.clone(),
+            destination_id: dest.id.clone(),
+            destination_type: dest.kind.clone(),
+            attempt_number: task.attempt,
+            manual: task.manual,
+            status,
+            time: now,
+            code,
+            response_data,
+        };
+        tracing::info!(
+            status = ?attempt.status,
+            code = %attempt.code,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "Delivery attempted."
+        );
+        let entry = LogEntry {
+            event: task.event.clone(),
+            attempt,
+            destination: Some(dest.clone()),
+        };
+        let body = serde_json::to_vec(&entry)
+            .map_err(|e| tracing::error!(error = %e, "Cannot encode the log entry."))?;
+        self.logmq
+            .publish(vec![body])
+            .await
+            .map_err(|e| tracing::error!(error = %e, "Cannot publish the attempt to logmq."))?;
+        Ok(())
+    }
+}

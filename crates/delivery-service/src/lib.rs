@@ -1,0 +1,125 @@
+//! The delivery-service: consumes deliverymq, delivers each task to its destination, records
+//! the attempt on logmq and schedules retries; also runs the retry monitor that moves due
+//! retries back to deliverymq.
+
+pub mod consumer;
+pub mod deliver;
+pub mod retry_monitor;
+pub mod sender;
+pub mod ssrf;
+pub mod webhook;
+
+use anyhow::Context;
+use deliver::Deliverer;
+use outpost_config::{Config, WebhookMode};
+use outpost_core::health::Health;
+use outpost_core::retry::RetryPolicy;
+use outpost_core::template::Template;
+use outpost_destinations::webhook::request::{
+    SignatureAlgorithm, SignatureEncoding, WebhookSettings,
+};
+use outpost_runtime::infra::Infra;
+use sender::Sender;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The webhook request settings from configuration.
+pub fn webhook_settings(cfg: &Config) -> anyhow::Result<WebhookSettings> {
+    let w = &cfg.webhook;
+    Ok(WebhookSettings {
+        standard: w.mode == WebhookMode::Standard,
+        header_prefix: w.header_prefix.clone(),
+        event_id_header: w.event_id_header.clone(),
+        signature_header: w.signature_header.clone(),
+        timestamp_header: w.timestamp_header.clone(),
+        topic_header: w.topic_header.clone(),
+        content_template: Template::parse(&w.signature_content_template)
+            .context("DESTINATIONS_WEBHOOK_SIGNATURE_CONTENT_TEMPLATE")?,
+        header_template: Template::parse(&w.signature_header_template)
+            .context("DESTINATIONS_WEBHOOK_SIGNATURE_HEADER_TEMPLATE")?,
+        algorithm: if w.signature_algorithm == "hmac-sha1" {
+            SignatureAlgorithm::HmacSha1
+        } else {
+            SignatureAlgorithm::HmacSha256
+        },
+        encoding: if w.signature_encoding == "base64" {
+            SignatureEncoding::Base64
+        } else {
+            SignatureEncoding::Hex
+        },
+        include_millisecond_timestamp: cfg.include_millisecond_timestamp,
+    })
+}
+
+/// The retry policy from configuration.
+pub fn retry_policy(cfg: &Config) -> RetryPolicy {
+    RetryPolicy {
+        schedule: cfg.retry.schedule.clone(),
+        interval_secs: cfg.retry.interval_secs,
+        max_retries: cfg.retry.max_limit,
+    }
+}
+
+/// Builds the deliverer from configuration and infrastructure.
+pub fn deliverer(cfg: &Config, infra: &Infra) -> anyhow::Result<Deliverer> {
+    let guard = ssrf::Guard::new(cfg.webhook.ssrf_protection, &cfg.webhook.allowed_cidrs)
+        .map_err(anyhow::Error::msg)?;
+    let webhook = webhook::WebhookSender::new(
+        webhook_settings(cfg)?,
+        guard,
+        &cfg.user_agent,
+        cfg.webhook.proxy_url.as_deref(),
+        cfg.webhook.max_response_body_bytes,
+        cfg.delivery_max_concurrency,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let mut senders: HashMap<String, Arc<dyn Sender>> = HashMap::new();
+    senders.insert("webhook".into(), Arc::new(webhook));
+    Ok(Deliverer {
+        store: infra.store.clone(),
+        idempotency: infra.delivery_idempotency.clone(),
+        idempotency_ttl: Duration::from_secs(cfg.delivery_idempotency_ttl_secs),
+        scheduler: infra.scheduler.clone(),
+        logmq: infra.logmq.clone(),
+        senders,
+        policy: retry_policy(cfg),
+        timeout: Duration::from_secs(cfg.delivery_timeout_secs),
+        idgen: cfg.idgen.clone(),
+    })
+}
+
+/// Runs the deliverymq consumer and the retry monitor until shutdown.
+pub async fn run_workers(
+    cfg: &Config,
+    infra: &Infra,
+    health: Health,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let d = Arc::new(deliverer(cfg, infra)?);
+    health.set("http-server", true);
+    let policy = retry_policy(cfg);
+    let max_wait = if cfg.retry.poll_backoff_ms > 0 {
+        Duration::from_millis(cfg.retry.poll_backoff_ms)
+    } else {
+        policy.shortest_delay().min(Duration::from_secs(30))
+    };
+    let monitor = retry_monitor::run(
+        infra.scheduler.clone(),
+        infra.deliverymq.clone(),
+        max_wait,
+        Duration::from_secs(cfg.retry.visibility_timeout_secs),
+        health.clone(),
+        shutdown.clone(),
+    );
+    let consumer = consumer::run(
+        infra.deliverymq.clone(),
+        d,
+        cfg.delivery_max_concurrency,
+        health,
+        shutdown,
+    );
+    tokio::join!(monitor, consumer);
+    Ok(())
+}

@@ -1,0 +1,338 @@
+//! `deliver_one` against a local receiver and faulty endpoints: every outcome is recorded as
+//! an attempt (or redelivered), retries are scheduled, and nothing is lost.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use outpost_core::destination::Destination;
+use outpost_core::event::{AttemptStatus, DeliveryTask, Event, LogEntry};
+use outpost_core::ports::*;
+use outpost_core::retry::RetryPolicy;
+use outpost_core::tenant::TenantRecord;
+use outpost_core::time::now_ms;
+use outpost_delivery::deliver::{Deliverer, Outcome};
+use outpost_delivery::sender::Sender;
+use outpost_delivery::ssrf::Guard;
+use outpost_delivery::webhook::WebhookSender;
+use outpost_destinations::webhook::request::WebhookSettings;
+use outpost_test_support::receiver::{Receiver, Reply};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Rig {
+    d: Deliverer,
+    store: Arc<MemoryTenantStore>,
+    logmq: Arc<outpost_mq::MemoryQueue>,
+    scheduler: Arc<MemoryScheduler>,
+    logs: Box<dyn Subscription>,
+}
+
+async fn rig(guard: Guard, max_body: usize, timeout: Duration) -> Rig {
+    let store = Arc::new(MemoryTenantStore::new());
+    let logmq = Arc::new(outpost_mq::MemoryQueue::new("logmq", 1000));
+    let scheduler = Arc::new(MemoryScheduler::new());
+    let webhook = WebhookSender::new(
+        WebhookSettings::outpost_defaults(),
+        guard,
+        "Outpost/test",
+        None,
+        max_body,
+        4,
+    )
+    .unwrap();
+    let mut senders: HashMap<String, Arc<dyn Sender>> = HashMap::new();
+    senders.insert("webhook".into(), Arc::new(webhook));
+    let d = Deliverer {
+        store: store.clone(),
+        idempotency: Arc::new(MemoryIdempotency::new()),
+        idempotency_ttl: Duration::from_secs(60),
+        scheduler: scheduler.clone(),
+        logmq: logmq.clone(),
+        senders,
+        policy: RetryPolicy {
+            schedule: vec![],
+            interval_secs: 30,
+            max_retries: 2,
+        },
+        timeout,
+        idgen: Default::default(),
+    };
+    let logs = logmq.subscribe(100).await.unwrap();
+    let now = now_ms();
+    store
+        .upsert_tenant(&TenantRecord {
+            id: "t".into(),
+            metadata: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    Rig {
+        d,
+        store,
+        logmq,
+        scheduler,
+        logs,
+    }
+}
+
+fn allow_local() -> Guard {
+    Guard::new(true, &["127.0.0.0/8".into()]).unwrap()
+}
+
+async fn dest(r: &Rig, id: &str, url: &str) -> Destination {
+    let d = Destination {
+        id: id.into(),
+        tenant_id: "t".into(),
+        kind: "webhook".into(),
+        topics: vec!["*".into()],
+        filter: None,
+        config: [("url".to_string(), url.to_string())].into(),
+        credentials: [("secret".to_string(), "s".to_string())].into(),
+        delivery_metadata: None,
+        metadata: None,
+        created_at: now_ms(),
+        updated_at: now_ms(),
+        disabled_at: None,
+    };
+    r.store.create_destination(&d, 100).await.unwrap();
+    d
+}
+
+fn task(dest: &str, attempt: u32, eligible: bool) -> DeliveryTask {
+    let event: Event = serde_json::from_value(serde_json::json!({
+        "id": format!("evt-{dest}"), "tenant_id": "t", "topic": "x", "eligible_for_retry": eligible,
+        "time": "2024-01-01T00:00:00Z", "metadata": {}, "data": {"k": 1}
+    }))
+    .unwrap();
+    DeliveryTask {
+        version: 1,
+        event,
+        destination_id: dest.into(),
+        attempt,
+        manual: false,
+    }
+}
+
+async fn next_log(r: &mut Rig) -> LogEntry {
+    let m = tokio::time::timeout(Duration::from_secs(5), r.logs.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let e: LogEntry = serde_json::from_slice(&m.body).unwrap();
+    m.ack().await.unwrap();
+    e
+}
+
+async fn no_log(r: &mut Rig) {
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), r.logs.next())
+            .await
+            .is_err(),
+        "no attempt expected"
+    );
+}
+
+#[tokio::test]
+async fn success_is_recorded_once() {
+    let rx = Receiver::start().await;
+    let mut r = rig(allow_local(), 1024, Duration::from_secs(5)).await;
+    dest(&r, "d1", &format!("{}/ok", rx.base)).await;
+    assert_eq!(r.d.deliver_one(task("d1", 1, true)).await, Outcome::Ack);
+    let e = next_log(&mut r).await;
+    assert_eq!(e.attempt.status, AttemptStatus::Success);
+    assert_eq!(e.attempt.code, "200");
+    assert_eq!(
+        e.attempt.response_data,
+        Some(serde_json::json!({"status": 200, "body": "ok"}))
+    );
+    assert_eq!(e.attempt.attempt_number, 1);
+    assert_eq!(e.destination.unwrap().id, "d1");
+    // The same attempt again (a queue redelivery) is not sent twice.
+    assert_eq!(r.d.deliver_one(task("d1", 1, true)).await, Outcome::Ack);
+    no_log(&mut r).await;
+    assert_eq!(rx.on("/ok").len(), 1);
+    assert!(r.scheduler.next_due().await.unwrap().is_none());
+    let _ = &r.logmq;
+}
+
+#[tokio::test]
+async fn server_errors_fail_and_schedule_a_retry() {
+    let rx = Receiver::start().await;
+    rx.script([
+        Reply::Status(503, "busy".into()),
+        Reply::Status(404, "gone".into()),
+        Reply::Status(500, "x".into()),
+    ]);
+    let mut r = rig(allow_local(), 1024, Duration::from_secs(5)).await;
+    dest(&r, "d1", &format!("{}/e", rx.base)).await;
+    let before = now_ms();
+    assert_eq!(r.d.deliver_one(task("d1", 1, true)).await, Outcome::Ack);
+    let e = next_log(&mut r).await;
+    assert_eq!(
+        (e.attempt.status, e.attempt.code.as_str()),
+        (AttemptStatus::Failed, "503")
+    );
+    assert_eq!(e.attempt.response_data.unwrap()["body"], "busy");
+    let due = r.scheduler.next_due().await.unwrap().unwrap();
+    let delay = (due - before).num_seconds();
+    assert!(
+        (29..=31).contains(&delay),
+        "first retry after 30 s, got {delay}"
+    );
+    let claimed = r
+        .scheduler
+        .claim_due(due, 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let next: DeliveryTask = serde_json::from_slice(&claimed[0].payload).unwrap();
+    assert_eq!(next.attempt, 2);
+    r.scheduler
+        .complete(&[claimed[0].id.clone()])
+        .await
+        .unwrap();
+    // The last allowed attempt (max 2 retries = 3 attempts) schedules nothing more.
+    assert_eq!(r.d.deliver_one(task("d1", 3, true)).await, Outcome::Ack);
+    assert_eq!(next_log(&mut r).await.attempt.code, "404");
+    assert!(r.scheduler.next_due().await.unwrap().is_none());
+    // Not eligible for retry: recorded, not scheduled.
+    dest(&r, "d2", &format!("{}/e", rx.base)).await;
+    assert_eq!(r.d.deliver_one(task("d2", 1, false)).await, Outcome::Ack);
+    assert_eq!(next_log(&mut r).await.attempt.code, "500");
+    assert!(r.scheduler.next_due().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn hanging_endpoint_times_out() {
+    let rx = Receiver::start().await;
+    rx.script([Reply::Hang(Duration::from_secs(5))]);
+    let mut r = rig(allow_local(), 1024, Duration::from_millis(500)).await;
+    dest(&r, "d1", &format!("{}/slow", rx.base)).await;
+    let started = std::time::Instant::now();
+    assert_eq!(r.d.deliver_one(task("d1", 1, true)).await, Outcome::Ack);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let e = next_log(&mut r).await;
+    assert_eq!(
+        (e.attempt.status, e.attempt.code.as_str()),
+        (AttemptStatus::Failed, "timeout")
+    );
+    assert!(
+        r.scheduler.next_due().await.unwrap().is_some(),
+        "a timeout is retried"
+    );
+}
+
+#[tokio::test]
+async fn refused_and_reset_connections() {
+    let mut r = rig(allow_local(), 1024, Duration::from_secs(5)).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    dest(&r, "d1", &format!("http://{closed}/")).await;
+    r.d.deliver_one(task("d1", 1, true)).await;
+    assert_eq!(next_log(&mut r).await.attempt.code, "connection_refused");
+    // A server that accepts and closes at once.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            if let Ok((s, _)) = l.accept().await {
+                drop(s);
+            }
+        }
+    });
+    dest(&r, "d2", &format!("http://{addr}/")).await;
+    r.d.deliver_one(task("d2", 1, true)).await;
+    let e = next_log(&mut r).await;
+    assert_eq!(e.attempt.status, AttemptStatus::Failed);
+    assert_eq!(e.attempt.code, "connection_reset", "{e:?}");
+}
+
+#[tokio::test]
+async fn huge_bodies_and_redirects() {
+    let rx = Receiver::start().await;
+    rx.script([Reply::Status(200, "x".repeat(4096))]);
+    let mut r = rig(allow_local(), 1024, Duration::from_secs(5)).await;
+    dest(&r, "d1", &format!("{}/big", rx.base)).await;
+    r.d.deliver_one(task("d1", 1, true)).await;
+    let e = next_log(&mut r).await;
+    assert_eq!(e.attempt.status, AttemptStatus::Success);
+    assert_eq!(
+        e.attempt.response_data.unwrap()["body"],
+        "Response body exceeded 1024 bytes and was not stored"
+    );
+    // A redirect loop stops with redirect_error.
+    rx.script((0..12).map(|_| Reply::Redirect("/loop".into())));
+    dest(&r, "d2", &format!("{}/loop", rx.base)).await;
+    r.d.deliver_one(task("d2", 1, true)).await;
+    assert_eq!(next_log(&mut r).await.attempt.code, "redirect_error");
+    // A redirect to a private address is refused.
+    rx.script([Reply::Redirect("http://10.0.0.1/internal".into())]);
+    dest(&r, "d3", &format!("{}/hop", rx.base)).await;
+    r.d.deliver_one(task("d3", 1, true)).await;
+    assert_eq!(next_log(&mut r).await.attempt.code, "ssrf_blocked");
+}
+
+#[tokio::test]
+async fn ssrf_guard_blocks_internal_targets() {
+    let rx = Receiver::start().await;
+    let mut r = rig(Guard::new(true, &[]).unwrap(), 1024, Duration::from_secs(5)).await;
+    dest(&r, "d1", &format!("{}/x", rx.base)).await;
+    r.d.deliver_one(task("d1", 1, true)).await;
+    let e = next_log(&mut r).await;
+    assert_eq!(e.attempt.code, "ssrf_blocked");
+    let port = rx.base.rsplit(':').next().unwrap();
+    dest(&r, "d2", &format!("http://localhost:{port}/x")).await;
+    r.d.deliver_one(task("d2", 1, true)).await;
+    assert_eq!(
+        next_log(&mut r).await.attempt.code,
+        "ssrf_blocked",
+        "names resolving to loopback too"
+    );
+    dest(&r, "d3", "http://169.254.169.254/latest/meta-data").await;
+    r.d.deliver_one(task("d3", 1, true)).await;
+    assert_eq!(next_log(&mut r).await.attempt.code, "ssrf_blocked");
+    assert!(rx.received().is_empty());
+}
+
+#[tokio::test]
+async fn deleted_disabled_and_missing_destinations() {
+    let rx = Receiver::start().await;
+    let mut r = rig(allow_local(), 1024, Duration::from_secs(5)).await;
+    dest(&r, "gone", &format!("{}/x", rx.base)).await;
+    r.store.delete_destination("t", "gone").await.unwrap();
+    assert_eq!(r.d.deliver_one(task("gone", 1, true)).await, Outcome::Ack);
+    let mut off = dest(&r, "off", &format!("{}/x", rx.base)).await;
+    off.disabled_at = Some(now_ms());
+    r.store.update_destination(&off).await.unwrap();
+    assert_eq!(r.d.deliver_one(task("off", 1, true)).await, Outcome::Ack);
+    assert_eq!(
+        r.d.deliver_one(task("never-existed", 1, true)).await,
+        Outcome::Nack
+    );
+    no_log(&mut r).await;
+    assert!(rx.received().is_empty());
+}
+
+#[tokio::test]
+async fn manual_success_cancels_the_pending_retry() {
+    let rx = Receiver::start().await;
+    rx.script([Reply::Status(500, "no".into())]);
+    let mut r = rig(allow_local(), 1024, Duration::from_secs(5)).await;
+    dest(&r, "d1", &format!("{}/m", rx.base)).await;
+    r.d.deliver_one(task("d1", 1, true)).await;
+    next_log(&mut r).await;
+    assert!(r.scheduler.next_due().await.unwrap().is_some());
+    let mut manual = task("d1", 2, true);
+    manual.manual = true;
+    r.d.deliver_one(manual).await;
+    let e = next_log(&mut r).await;
+    assert!(e.attempt.manual);
+    assert_eq!(e.attempt.status, AttemptStatus::Success);
+    assert!(
+        r.scheduler.next_due().await.unwrap().is_none(),
+        "pending retry cancelled"
+    );
+}

@@ -1,0 +1,165 @@
+//! The batch writer: logmq messages to log store batches, ack after commit.
+
+use crate::alerts::Alerter;
+use outpost_core::event::LogEntry;
+use outpost_core::health::Health;
+use outpost_core::ports::{LogStore, Message, Queue};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Health worker name, as upstream.
+pub const WORKER: &str = "logmq-consumer";
+
+/// When a batch is written.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchSettings {
+    /// Entries per batch.
+    pub size: usize,
+    /// Longest wait after the first entry of a batch.
+    pub threshold: Duration,
+}
+
+/// Consumes `queue` into `store` until `shutdown`; the batch in hand is written first.
+pub async fn run(
+    queue: Arc<dyn Queue>,
+    store: Arc<dyn LogStore>,
+    alerter: Option<Arc<Alerter>>,
+    settings: BatchSettings,
+    health: Health,
+    shutdown: CancellationToken,
+) {
+    health.set(WORKER, true);
+    let mut failures = 0u32;
+    while !shutdown.is_cancelled() {
+        let mut sub = match queue.subscribe(settings.size.min(10_000)).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "Cannot subscribe to logmq.");
+                failures += 1;
+                health.set(WORKER, failures < 10);
+                if sleep_or_stop(Duration::from_secs(1), &shutdown).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        'batches: loop {
+            let mut batch: Vec<(LogEntry, Message)> = Vec::with_capacity(settings.size);
+            // Wait for the first entry without a deadline.
+            let first = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                m = sub.next() => m,
+            };
+            let mut closed = false;
+            match first {
+                Some(Ok(m)) => push(&mut batch, m).await,
+                _ => break 'batches,
+            }
+            let deadline = tokio::time::Instant::now() + settings.threshold;
+            while batch.len() < settings.size {
+                let next = tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep_until(deadline) => break,
+                    m = sub.next() => m,
+                };
+                match next {
+                    Some(Ok(m)) => push(&mut batch, m).await,
+                    _ => {
+                        closed = true;
+                        break;
+                    }
+                }
+            }
+            if !batch.is_empty()
+                && !write(&*store, alerter.as_deref(), batch, &health, &shutdown).await
+            {
+                return;
+            }
+            if closed || shutdown.is_cancelled() {
+                break 'batches;
+            }
+        }
+        if sleep_or_stop(Duration::from_millis(200), &shutdown).await {
+            return;
+        }
+    }
+}
+
+/// Decodes a message into the batch; an undecodable one is nacked (dead-lettered by the
+/// broker's delivery limit) rather than blocking the batch.
+async fn push(batch: &mut Vec<(LogEntry, Message)>, m: Message) {
+    match serde_json::from_slice::<LogEntry>(&m.body) {
+        Ok(e) => batch.push((e, m)),
+        Err(err) => {
+            tracing::error!(error = %err, "Undecodable log entry.");
+            let _ = m.nack().await;
+        }
+    }
+}
+
+/// Writes one batch, retrying while the store is unavailable: the messages stay unacked on
+/// the queue meanwhile (nacking them would spend the broker's delivery limit and dead-letter
+/// them during a long outage). Acks after the commit; on shutdown before success, nacks them
+/// for redelivery. Returns whether it was written.
+async fn write(
+    store: &dyn LogStore,
+    alerter: Option<&Alerter>,
+    batch: Vec<(LogEntry, Message)>,
+    health: &Health,
+    shutdown: &CancellationToken,
+) -> bool {
+    let (entries, messages): (Vec<LogEntry>, Vec<Message>) = batch.into_iter().unzip();
+    let mut failures = 0u32;
+    loop {
+        match store.insert(&entries).await {
+            Ok(()) => {
+                tracing::debug!(entries = entries.len(), "Log batch written.");
+                if let Some(a) = alerter.filter(|a| a.active()) {
+                    for e in &entries {
+                        if let Err(err) = a.evaluate(e).await {
+                            // The batch is stored; redelivery re-evaluates only the entries
+                            // not yet marked processed.
+                            tracing::error!(error = %err, "Alert evaluation failed; the batch will be redelivered.");
+                            for m in messages {
+                                let _ = m.nack().await;
+                            }
+                            return !shutdown.is_cancelled();
+                        }
+                    }
+                }
+                if failures > 0 {
+                    tracing::info!(entries = entries.len(), "Log store back; batch written.");
+                    health.set(WORKER, true);
+                }
+                for m in messages {
+                    if let Err(e) = m.ack().await {
+                        tracing::warn!(error = %e, "Cannot ack a logmq message; it will be redelivered and deduplicated.");
+                    }
+                }
+                return true;
+            }
+            Err(e) => {
+                failures += 1;
+                tracing::error!(error = %e, entries = entries.len(), attempt = failures, "Cannot write the log batch; retrying.");
+                if failures >= 10 {
+                    health.set(WORKER, false);
+                }
+                let wait = Duration::from_millis(200u64.saturating_mul(1 << failures.min(5)));
+                if sleep_or_stop(wait, shutdown).await {
+                    for m in messages {
+                        let _ = m.nack().await;
+                    }
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_or_stop(d: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => true,
+        _ = tokio::time::sleep(d) => false,
+    }
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests with the real `outpost` binary, the local Redis and RabbitMQ, and a local
+//! webhook receiver.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod alerts;
+mod binary;
+mod common;
+pub mod pipeline;
+mod scaling;

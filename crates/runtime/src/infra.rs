@@ -1,0 +1,260 @@
+//! The process's infrastructure, chosen by configuration: Redis-backed stores and RabbitMQ
+//! queues when configured, in-memory ones otherwise (the embedded mode, all services in one
+//! process sharing them).
+
+use anyhow::Context;
+use outpost_config::Config;
+use outpost_core::ports::{
+    Idempotency, LogStore, MemoryIdempotency, MemoryLogStore, MemoryScheduler, MemoryTenantStore,
+    Queue, RetryScheduler, TenantStore,
+};
+use std::sync::Arc;
+
+/// Capacity of each in-memory queue (publishers wait when it is full).
+pub const MEMORY_QUEUE_CAPACITY: usize = 100_000;
+
+/// Everything the services share.
+#[derive(Clone)]
+pub struct Infra {
+    /// Tenants and destinations.
+    pub store: Arc<dyn TenantStore>,
+    /// Delivery tasks.
+    pub deliverymq: Arc<dyn Queue>,
+    /// Attempt log entries.
+    pub logmq: Arc<dyn Queue>,
+    /// Publish idempotency (`idempotency:publishmq:`).
+    pub publish_idempotency: Arc<dyn Idempotency>,
+    /// Delivery idempotency (`idempotency:deliverymq:`).
+    pub delivery_idempotency: Arc<dyn Idempotency>,
+    /// Retry schedule.
+    pub scheduler: Arc<dyn RetryScheduler>,
+    /// The event and attempt log.
+    pub log_store: Arc<dyn LogStore>,
+    /// The Postgres log store, when this process owns it (partition maintenance).
+    pub postgres: Option<outpost_log_store_pg::PgLogStore>,
+    /// Alert bookkeeping.
+    pub alert_state: Arc<dyn outpost_core::ports::AlertState>,
+    /// Operator events.
+    pub operator_events: outpost_opevents::Emitter,
+    /// True when nothing is persisted.
+    pub embedded: bool,
+}
+
+impl Infra {
+    /// Connects what the configuration names. Separate service processes need shared
+    /// infrastructure, so in api/delivery/log mode Redis and RabbitMQ are required.
+    pub async fn connect(cfg: &Config) -> anyhow::Result<Self> {
+        if cfg.service != outpost_config::Service::All {
+            if cfg.redis.is_none() {
+                anyhow::bail!(
+                    "invalid configuration: REDIS_HOST: SERVICE={} runs one service of several, which must share Redis; set REDIS_HOST (or leave SERVICE empty to run all in one process)",
+                    cfg.service.as_str()
+                );
+            }
+            if cfg.rabbitmq_url.is_none() {
+                anyhow::bail!(
+                    "invalid configuration: RABBITMQ_SERVER_URL: SERVICE={} needs an internal queue shared with the other services; set RABBITMQ_SERVER_URL",
+                    cfg.service.as_str()
+                );
+            }
+        }
+        let stores = match &cfg.redis {
+            Some(r) => Stores::redis(cfg, r).await?,
+            None => {
+                tracing::warn!(
+                    "No REDIS_* settings: tenants, destinations and retries are kept in memory and lost on exit."
+                );
+                Stores::memory(cfg)
+            }
+        };
+        let (deliverymq, logmq): (Arc<dyn Queue>, Arc<dyn Queue>) = match &cfg.rabbitmq_url {
+            Some(url) => {
+                let raw = &cfg.raw;
+                let get = |k: &str, d: &str| {
+                    raw.get(k)
+                        .filter(|v| !v.is_empty())
+                        .unwrap_or(d)
+                        .to_string()
+                };
+                let exchange = get("RABBITMQ_EXCHANGE", "outpost");
+                let dq = get("RABBITMQ_DELIVERY_QUEUE", "outpost-delivery");
+                let lq = get("RABBITMQ_LOG_QUEUE", "outpost-log");
+                let settings =
+                    |queue: String, dlq_var: &str| outpost_mq::rabbitmq::RabbitSettings {
+                        url: url.clone(),
+                        exchange: exchange.clone(),
+                        dlq: raw
+                            .get(dlq_var)
+                            .filter(|v| !v.is_empty())
+                            .map(str::to_string)
+                            .unwrap_or_else(|| format!("{queue}.dlq")),
+                        queue,
+                        auto_provision: cfg.mqs_auto_provision,
+                    };
+                let d = outpost_mq::rabbitmq::RabbitQueue::connect(settings(
+                    dq,
+                    "RABBITMQ_DELIVERY_DLQ",
+                ))
+                .await
+                .context("cannot set up the RabbitMQ delivery queue")?;
+                let l =
+                    outpost_mq::rabbitmq::RabbitQueue::connect(settings(lq, "RABBITMQ_LOG_DLQ"))
+                        .await
+                        .context("cannot set up the RabbitMQ log queue")?;
+                (Arc::new(d), Arc::new(l))
+            }
+            None => (
+                Arc::new(outpost_mq::MemoryQueue::new(
+                    "deliverymq",
+                    MEMORY_QUEUE_CAPACITY,
+                )),
+                Arc::new(outpost_mq::MemoryQueue::new("logmq", MEMORY_QUEUE_CAPACITY)),
+            ),
+        };
+        let (log_store, postgres) = log_store(cfg).await?;
+        Ok(Self {
+            store: stores.store,
+            deliverymq,
+            logmq,
+            publish_idempotency: stores.publish_idempotency,
+            delivery_idempotency: stores.delivery_idempotency,
+            scheduler: stores.scheduler,
+            alert_state: stores.alert_state,
+            operator_events: operator_events(cfg)?,
+            log_store,
+            postgres,
+            embedded: cfg.redis.is_none(),
+        })
+    }
+}
+
+/// The Redis-or-memory half of the infrastructure.
+struct Stores {
+    store: Arc<dyn TenantStore>,
+    publish_idempotency: Arc<dyn Idempotency>,
+    delivery_idempotency: Arc<dyn Idempotency>,
+    scheduler: Arc<dyn RetryScheduler>,
+    alert_state: Arc<dyn outpost_core::ports::AlertState>,
+}
+
+impl Stores {
+    fn memory(cfg: &Config) -> Self {
+        Self {
+            store: Arc::new(MemoryTenantStore::new()),
+            publish_idempotency: Arc::new(MemoryIdempotency::new()),
+            delivery_idempotency: Arc::new(
+                MemoryIdempotency::new().with_processing_ttl(delivery_claim(cfg)),
+            ),
+            scheduler: Arc::new(MemoryScheduler::new()),
+            alert_state: Arc::new(outpost_core::ports::MemoryAlertState::new()),
+        }
+    }
+
+    async fn redis(cfg: &Config, r: &outpost_config::RedisConfig) -> anyhow::Result<Self> {
+        let client = outpost_stores::connect(&outpost_stores::RedisSettings {
+            host: r.host.clone(),
+            port: r.port,
+            username: r.username.clone(),
+            password: r.password.clone(),
+            database: r.database,
+        })
+        .await
+        .with_context(|| format!("cannot connect to Redis at {}:{}", r.host, r.port))?;
+        let dep = cfg.deployment_id.as_deref();
+        let secret = cfg.aes_encryption_secret.clone().unwrap_or_default();
+        let store = outpost_stores::RedisTenantStore::new(
+            client.clone(),
+            dep,
+            outpost_stores::Cipher::new(&secret),
+        );
+        let indexed = store
+            .ensure_tenant_index()
+            .await
+            .context("cannot build the tenant list index")?;
+        if indexed > 0 {
+            tracing::info!(
+                tenants = indexed,
+                "Tenant list index built from existing tenants."
+            );
+        }
+        Ok(Self {
+            store: Arc::new(store),
+            publish_idempotency: Arc::new(outpost_stores::RedisIdempotency::new(
+                client.clone(),
+                dep,
+                "publishmq",
+            )),
+            delivery_idempotency: Arc::new(outpost_stores::RedisIdempotency::new(
+                client.clone(),
+                dep,
+                "deliverymq",
+            )),
+            scheduler: Arc::new(outpost_stores::RedisScheduler::new(client.clone(), dep)),
+            alert_state: Arc::new(outpost_stores::RedisAlertState::new(client, dep)),
+        })
+    }
+}
+
+/// The log store of this process: the log service's gRPC API for a split api-service, else
+/// Postgres when configured, else memory.
+async fn log_store(
+    cfg: &Config,
+) -> anyhow::Result<(Arc<dyn LogStore>, Option<outpost_log_store_pg::PgLogStore>)> {
+    if cfg.service == outpost_config::Service::Api {
+        let url = cfg.log_grpc_url.as_deref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "invalid configuration: LOG_GRPC_URL: SERVICE=api reads events and attempts from the log service; set LOG_GRPC_URL (e.g. http://outpost-log:3334)"
+            )
+        })?;
+        let client = outpost_log_rpc::GrpcLogStore::connect(url, cfg.log_grpc_token.as_deref())
+            .map_err(|e| anyhow::anyhow!("invalid configuration: LOG_GRPC_URL: {e}"))?;
+        return Ok((Arc::new(client), None));
+    }
+    if matches!(
+        cfg.service,
+        outpost_config::Service::Log | outpost_config::Service::All
+    ) {
+        if let Some(url) = &cfg.postgres_url {
+            let pg =
+                outpost_log_store_pg::PgLogStore::connect(url, cfg.log_max_concurrency.max(4) + 4)
+                    .await
+                    .context("cannot connect to PostgreSQL (POSTGRES_URL)")?;
+            let pending = outpost_log_store_pg::migrations::Migrator::new(pg.pool().clone())
+                .pending_count()
+                .await
+                .context("cannot read the migration state of PostgreSQL")?;
+            if pending > 0 {
+                anyhow::bail!(
+                    "PostgreSQL has {pending} pending migration(s): run `outpost migrate apply` (see `outpost migrate plan`) before starting"
+                );
+            }
+            return Ok((Arc::new(pg.clone()), Some(pg)));
+        }
+        if cfg.service == outpost_config::Service::Log {
+            tracing::warn!(
+                "No POSTGRES_URL: the event and attempt log is kept in memory and lost on exit."
+            );
+        }
+    }
+    Ok((Arc::new(MemoryLogStore::new()), None))
+}
+
+/// The operator event emitter from `OPERATOR_EVENTS_*`.
+fn operator_events(cfg: &Config) -> anyhow::Result<outpost_opevents::Emitter> {
+    let cloud = outpost_opevents_cloud::build(&cfg.operator_events)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    outpost_opevents::build(
+        &cfg.operator_events,
+        cfg.deployment_id.clone(),
+        cfg.idgen.clone(),
+        cloud,
+    )
+    .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+}
+
+/// How long a delivery holds its attempt's idempotency claim: longer than any delivery can take
+/// (the send timeout plus recording the attempt), so a redelivered copy of the task is never
+/// sent while the first is still in flight. Upstream's fixed 5 s equals the default timeout.
+fn delivery_claim(cfg: &Config) -> std::time::Duration {
+    std::time::Duration::from_secs(cfg.delivery_timeout_secs + 10)
+}

@@ -1,0 +1,100 @@
+//! [`Idempotency`] on Redis: `SET key processing NX EX 5`, then `SET key processed EX ttl`
+//! (keys `{dp}idempotency:<scope>:<key>` as upstream).
+
+use fred::prelude::*;
+use fred::types::{Expiration, SetOptions};
+use outpost_core::StoreError;
+use outpost_core::ports::idempotency::{Claim, Idempotency, PROCESSING_TTL};
+use std::time::Duration;
+
+/// Idempotency keys of one scope (`publishmq` or `deliverymq`).
+#[derive(Clone)]
+pub struct RedisIdempotency {
+    client: Client,
+    prefix: String,
+    processing_ttl: Duration,
+}
+
+impl RedisIdempotency {
+    /// Keys under `{dp}idempotency:<scope>:`.
+    pub fn new(client: Client, deployment_id: Option<&str>, scope: &str) -> Self {
+        let dp = deployment_id.map(|d| format!("{d}:")).unwrap_or_default();
+        Self {
+            client,
+            prefix: format!("{dp}idempotency:{scope}:"),
+            processing_ttl: PROCESSING_TTL,
+        }
+    }
+
+    /// Claims last `ttl` (whole seconds, at least 1) instead of [`PROCESSING_TTL`].
+    pub fn with_processing_ttl(mut self, ttl: Duration) -> Self {
+        self.processing_ttl = ttl;
+        self
+    }
+
+    fn key(&self, k: &str) -> String {
+        format!("{}{k}", self.prefix)
+    }
+}
+
+fn be(e: Error) -> StoreError {
+    StoreError::backend(e)
+}
+
+fn parse(v: Option<String>) -> Option<Claim> {
+    match v.as_deref() {
+        Some("processed") => Some(Claim::Processed),
+        Some(_) => Some(Claim::Processing),
+        None => None,
+    }
+}
+
+#[async_trait::async_trait]
+impl Idempotency for RedisIdempotency {
+    fn processing_ttl(&self) -> Duration {
+        self.processing_ttl
+    }
+
+    async fn claim(&self, key: &str) -> Result<Claim, StoreError> {
+        let set: Option<String> = self
+            .client
+            .set(
+                self.key(key),
+                "processing",
+                Some(Expiration::EX(self.processing_ttl.as_secs().max(1) as i64)),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await
+            .map_err(be)?;
+        if set.is_some() {
+            return Ok(Claim::Acquired);
+        }
+        Ok(self.state(key).await?.unwrap_or(Claim::Processing))
+    }
+
+    async fn state(&self, key: &str) -> Result<Option<Claim>, StoreError> {
+        let v: Option<String> = self.client.get(self.key(key)).await.map_err(be)?;
+        Ok(parse(v))
+    }
+
+    async fn mark_processed(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
+        let _: () = self
+            .client
+            .set(
+                self.key(key),
+                "processed",
+                Some(Expiration::EX(ttl.as_secs().max(1) as i64)),
+                None,
+                false,
+            )
+            .await
+            .map_err(be)?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        let _: () = self.client.del(self.key(key)).await.map_err(be)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,587 @@
+//! [`TenantStore`] on Redis, in Outpost's key layout (spec §11.1): a tenant hash, a summary hash
+//! of the tenant's destinations (drives matching and counts), one hash per destination with
+//! AES-GCM encrypted credentials. Listing tenants uses a lexicographic sorted-set index of our
+//! own, so it works on plain Redis without RediSearch; the index is rebuilt from the tenant hashes
+//! when it is missing (e.g. on a Redis written by upstream Outpost).
+
+use crate::cipher::Cipher;
+use crate::keys::{Keys, index_member, parse_index_member};
+use fred::prelude::*;
+use fred::types::sorted_sets::{ZRange, ZRangeBound, ZRangeKind};
+use outpost_core::StoreError;
+use outpost_core::destination::{Destination, DestinationSummary};
+use outpost_core::patch::StringMap;
+use outpost_core::ports::page::Dir;
+use outpost_core::ports::{DestinationLookup, TenantKey, TenantListQuery, TenantPage, TenantStore};
+use outpost_core::tenant::{Tenant, TenantRecord};
+use outpost_core::time::{Timestamp, from_unix_ms, parse_rfc3339};
+use std::collections::HashMap;
+
+/// Seconds a soft-deleted record is kept (as upstream).
+const DELETED_TTL_SECS: i64 = 7 * 24 * 3600;
+
+/// Creates or replaces a destination hash and its summary atomically; on create, refuses an
+/// existing id or a full tenant. Keys share the tenant hash tag, so this is cluster-safe.
+const UPSERT_DESTINATION: &str = r#"
+if ARGV[1] == 'create' then
+  if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return 'exists' end
+  if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[2]) then return 'max' end
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+return 'ok'
+"#;
+
+/// Soft-deletes a destination if it is live.
+const DELETE_DESTINATION: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'deleted_at') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'deleted_at', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[3])
+return 1
+"#;
+
+/// The Redis tenant store.
+#[derive(Clone)]
+pub struct RedisTenantStore {
+    client: Client,
+    keys: Keys,
+    cipher: Cipher,
+}
+
+fn be(e: Error) -> StoreError {
+    StoreError::backend(e)
+}
+
+fn text(v: &Value) -> Option<String> {
+    v.as_str().map(|s| s.into_owned())
+}
+
+fn time_field(h: &HashMap<String, Value>, k: &str) -> Option<Timestamp> {
+    let s = text(h.get(k)?)?;
+    match s.parse::<i64>() {
+        Ok(ms) => Some(from_unix_ms(ms)),
+        Err(_) => parse_rfc3339(&s),
+    }
+}
+
+fn json_map(h: &HashMap<String, Value>, k: &str) -> Result<Option<StringMap>, StoreError> {
+    match h.get(k).and_then(text) {
+        None => Ok(None),
+        Some(s) if s.is_empty() => Ok(None),
+        Some(s) => serde_json::from_str(&s)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("field {k}: {e}"))),
+    }
+}
+
+impl RedisTenantStore {
+    /// A store on `client` for the deployment, encrypting with `cipher`.
+    pub fn new(client: Client, deployment_id: Option<&str>, cipher: Cipher) -> Self {
+        Self {
+            client,
+            keys: Keys::new(deployment_id),
+            cipher,
+        }
+    }
+
+    /// Rebuilds the tenant list index from the tenant hashes if it does not exist yet.
+    /// Returns how many tenants were indexed (0 when the index already existed).
+    pub async fn ensure_tenant_index(&self) -> Result<usize, StoreError> {
+        let marker = format!("{}:built", self.keys.tenant_index());
+        let exists: bool = self.client.exists(&marker).await.map_err(be)?;
+        if exists {
+            return Ok(0);
+        }
+        let mut cursor = "0".to_string();
+        let mut count = 0usize;
+        loop {
+            let (next, keys): (String, Vec<String>) = self
+                .client
+                .custom(
+                    fred::cmd!("SCAN"),
+                    vec![
+                        cursor.clone(),
+                        "MATCH".into(),
+                        self.keys.tenant_pattern(),
+                        "COUNT".into(),
+                        "500".into(),
+                    ],
+                )
+                .await
+                .map_err(be)?;
+            for key in keys {
+                let h: HashMap<String, Value> = self.client.hgetall(&key).await.map_err(be)?;
+                if h.contains_key("deleted_at") {
+                    continue;
+                }
+                let (Some(id), Some(created)) =
+                    (h.get("id").and_then(text), time_field(&h, "created_at"))
+                else {
+                    continue;
+                };
+                let _: () = self
+                    .client
+                    .zadd(
+                        self.keys.tenant_index(),
+                        None,
+                        None,
+                        false,
+                        false,
+                        (0.0, index_member(created.timestamp_millis(), &id)),
+                    )
+                    .await
+                    .map_err(be)?;
+                count += 1;
+            }
+            if next == "0" {
+                break;
+            }
+            cursor = next;
+        }
+        let _: () = self
+            .client
+            .set(&marker, "1", None, None, false)
+            .await
+            .map_err(be)?;
+        Ok(count)
+    }
+
+    fn parse_record(h: &HashMap<String, Value>) -> Result<Option<TenantRecord>, StoreError> {
+        if h.is_empty() || h.contains_key("deleted_at") {
+            return Ok(None);
+        }
+        let id = h
+            .get("id")
+            .and_then(text)
+            .ok_or_else(|| StoreError::Corrupt("tenant without id".into()))?;
+        let created_at = time_field(h, "created_at")
+            .ok_or_else(|| StoreError::Corrupt("tenant created_at".into()))?;
+        Ok(Some(TenantRecord {
+            updated_at: time_field(h, "updated_at").unwrap_or(created_at),
+            created_at,
+            metadata: json_map(h, "metadata")?,
+            id,
+        }))
+    }
+
+    fn parse_summaries(h: HashMap<String, String>) -> Result<Vec<DestinationSummary>, StoreError> {
+        let mut v: Vec<DestinationSummary> = h
+            .into_values()
+            .map(|s| {
+                serde_json::from_str(&s)
+                    .map_err(|e| StoreError::Corrupt(format!("destination summary: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(v)
+    }
+
+    fn parse_destination(
+        &self,
+        tenant_id: &str,
+        h: &HashMap<String, Value>,
+    ) -> Result<Destination, StoreError> {
+        let id = h
+            .get("id")
+            .and_then(text)
+            .ok_or_else(|| StoreError::Corrupt("destination without id".into()))?;
+        let decrypt = |k: &str| -> Result<Option<StringMap>, StoreError> {
+            match h.get(k).and_then(|v| v.as_bytes()) {
+                None => Ok(None),
+                Some([]) => Ok(None),
+                Some(b) => {
+                    let plain = self
+                        .cipher
+                        .decrypt(b)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    serde_json::from_slice(&plain)
+                        .map(Some)
+                        .map_err(|e| StoreError::Corrupt(format!("{k}: {e}")))
+                }
+            }
+        };
+        let created_at = time_field(h, "created_at")
+            .ok_or_else(|| StoreError::Corrupt("destination created_at".into()))?;
+        let filter = match h.get("filter").and_then(text).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(
+                serde_json::from_str(&s)
+                    .map_err(|e| StoreError::Corrupt(format!("filter: {e}")))?,
+            ),
+        };
+        Ok(Destination {
+            tenant_id: tenant_id.to_string(),
+            kind: h.get("type").and_then(text).unwrap_or_default(),
+            topics: h
+                .get("topics")
+                .and_then(text)
+                .map(|t| {
+                    t.split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            filter,
+            config: json_map(h, "config")?.unwrap_or_default(),
+            credentials: decrypt("credentials")?.unwrap_or_default(),
+            delivery_metadata: decrypt("delivery_metadata")?,
+            metadata: json_map(h, "metadata")?,
+            updated_at: time_field(h, "updated_at").unwrap_or(created_at),
+            created_at,
+            disabled_at: time_field(h, "disabled_at"),
+            id,
+        })
+    }
+
+    async fn tenants_by_ids(&self, ids: &[String]) -> Result<Vec<Tenant>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let p = self.client.pipeline();
+        for id in ids {
+            let _: () = p.hgetall(self.keys.tenant(id)).await.map_err(be)?;
+            let _: () = p.hgetall(self.keys.summaries(id)).await.map_err(be)?;
+        }
+        let results: Vec<Value> = p.all().await.map_err(be)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for pair in results.chunks(2) {
+            let [tenant, summaries] = pair else { continue };
+            let th: HashMap<String, Value> = tenant.clone().convert().map_err(be)?;
+            let sh: HashMap<String, String> = summaries.clone().convert().map_err(be)?;
+            if let Some(rec) = Self::parse_record(&th)? {
+                out.push(Tenant::from_parts(rec, &Self::parse_summaries(sh)?));
+            }
+        }
+        Ok(out)
+    }
+
+    fn destination_fields(&self, d: &Destination) -> Result<Vec<Value>, StoreError> {
+        let mut f: Vec<Value> = Vec::with_capacity(24);
+        let mut put = |k: &str, v: Value| {
+            f.push(Value::from(k.to_string()));
+            f.push(v);
+        };
+        put("id", d.id.clone().into());
+        put("entity", "destination".into());
+        put("type", d.kind.clone().into());
+        put("topics", d.topics.join(",").into());
+        put(
+            "config",
+            serde_json::to_string(&d.config).unwrap_or_default().into(),
+        );
+        let creds = serde_json::to_vec(&d.credentials).unwrap_or_default();
+        put(
+            "credentials",
+            Value::Bytes(self.cipher.encrypt(&creds).into()),
+        );
+        put("created_at", d.created_at.timestamp_millis().into());
+        put("updated_at", d.updated_at.timestamp_millis().into());
+        if let Some(t) = d.disabled_at {
+            put("disabled_at", t.timestamp_millis().into());
+        }
+        if let Some(m) = &d.delivery_metadata {
+            let plain = serde_json::to_vec(m).unwrap_or_default();
+            put(
+                "delivery_metadata",
+                Value::Bytes(self.cipher.encrypt(&plain).into()),
+            );
+        }
+        if let Some(m) = &d.metadata {
+            put(
+                "metadata",
+                serde_json::to_string(m).unwrap_or_default().into(),
+            );
+        }
+        if let Some(flt) = &d.filter {
+            put("filter", flt.to_string().into());
+        }
+        Ok(f)
+    }
+
+    async fn upsert_destination(
+        &self,
+        d: &Destination,
+        mode: &str,
+        max: usize,
+    ) -> Result<(), StoreError> {
+        let summary =
+            serde_json::to_string(&d.summary()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut args: Vec<Value> = vec![
+            mode.into(),
+            (max as i64).into(),
+            d.id.clone().into(),
+            summary.into(),
+        ];
+        args.extend(self.destination_fields(d)?);
+        let res: String = self
+            .client
+            .eval(
+                UPSERT_DESTINATION,
+                vec![
+                    self.keys.destination(&d.tenant_id, &d.id),
+                    self.keys.summaries(&d.tenant_id),
+                ],
+                args,
+            )
+            .await
+            .map_err(be)?;
+        match res.as_str() {
+            "ok" => Ok(()),
+            "exists" => Err(StoreError::DestinationExists),
+            "max" => Err(StoreError::MaxDestinations),
+            other => Err(StoreError::Corrupt(format!(
+                "unexpected script reply {other}"
+            ))),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TenantStore for RedisTenantStore {
+    async fn get_tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+        Ok(self.tenants_by_ids(&[id.to_string()]).await?.pop())
+    }
+
+    async fn upsert_tenant(&self, t: &TenantRecord) -> Result<(), StoreError> {
+        let key = self.keys.tenant(&t.id);
+        let tx = self.client.multi();
+        let _: () = tx.persist(&key).await.map_err(be)?;
+        let _: () = tx.hdel(&key, "deleted_at").await.map_err(be)?;
+        let mut fields: Vec<(String, Value)> = vec![
+            ("id".into(), t.id.clone().into()),
+            ("entity".into(), "tenant".into()),
+            ("created_at".into(), t.created_at.timestamp_millis().into()),
+            ("updated_at".into(), t.updated_at.timestamp_millis().into()),
+        ];
+        match &t.metadata {
+            Some(m) => fields.push((
+                "metadata".into(),
+                serde_json::to_string(m).unwrap_or_default().into(),
+            )),
+            None => {
+                let _: () = tx.hdel(&key, "metadata").await.map_err(be)?;
+            }
+        }
+        let _: () = tx.hset(&key, fields).await.map_err(be)?;
+        let _: () = tx
+            .zadd(
+                self.keys.tenant_index(),
+                None,
+                None,
+                false,
+                false,
+                (0.0, index_member(t.created_at.timestamp_millis(), &t.id)),
+            )
+            .await
+            .map_err(be)?;
+        let _: Value = tx.exec(true).await.map_err(be)?;
+        Ok(())
+    }
+
+    async fn delete_tenant(&self, id: &str) -> Result<bool, StoreError> {
+        let key = self.keys.tenant(id);
+        let h: HashMap<String, Value> = self.client.hgetall(&key).await.map_err(be)?;
+        let Some(rec) = Self::parse_record(&h)? else {
+            return Ok(false);
+        };
+        let dest_ids: Vec<String> = self
+            .client
+            .hkeys(self.keys.summaries(id))
+            .await
+            .map_err(be)?;
+        let now = outpost_core::time::now_ms().timestamp_millis();
+        let tx = self.client.multi();
+        for d in &dest_ids {
+            let dk = self.keys.destination(id, d);
+            let _: () = tx.hset(&dk, ("deleted_at", now)).await.map_err(be)?;
+            let _: () = tx.expire(&dk, DELETED_TTL_SECS, None).await.map_err(be)?;
+        }
+        let _: () = tx.del(self.keys.summaries(id)).await.map_err(be)?;
+        let _: () = tx.hset(&key, ("deleted_at", now)).await.map_err(be)?;
+        let _: () = tx.expire(&key, DELETED_TTL_SECS, None).await.map_err(be)?;
+        let _: () = tx
+            .zrem(
+                self.keys.tenant_index(),
+                index_member(rec.created_at.timestamp_millis(), &rec.id),
+            )
+            .await
+            .map_err(be)?;
+        let _: Value = tx.exec(true).await.map_err(be)?;
+        Ok(true)
+    }
+
+    async fn list_tenants(&self, q: &TenantListQuery) -> Result<TenantPage, StoreError> {
+        if !q.ids.is_empty() {
+            let mut ids = q.ids.clone();
+            ids.sort();
+            ids.dedup();
+            let mut all = self.tenants_by_ids(&ids).await?;
+            all.sort_by_key(Tenant::sort_key);
+            let count = all.len();
+            let (dir, after) = q.page.scan();
+            if dir == Dir::Desc {
+                all.reverse();
+            }
+            let items: Vec<Tenant> = all
+                .into_iter()
+                .filter(|t| match (after, dir) {
+                    (None, _) => true,
+                    (Some(a), Dir::Asc) => t.sort_key() > *a,
+                    (Some(a), Dir::Desc) => t.sort_key() < *a,
+                })
+                .take(q.page.limit + 1)
+                .collect();
+            return Ok(TenantPage {
+                page: q.page.build(items, Tenant::sort_key),
+                count,
+            });
+        }
+        let index = self.keys.tenant_index();
+        let count: i64 = self.client.zcard(&index).await.map_err(be)?;
+        let (dir, after) = q.page.scan();
+        let bound = |k: &TenantKey| ZRange {
+            kind: ZRangeKind::Exclusive,
+            range: ZRangeBound::Lex(index_member(k.created_ms, &k.id)),
+        };
+        let limit = Some((0i64, (q.page.limit + 1) as i64));
+        let members: Vec<String> = match dir {
+            Dir::Asc => {
+                let min = after.map(bound).unwrap_or(ZRange {
+                    kind: ZRangeKind::Inclusive,
+                    range: ZRangeBound::NegInfinityLex,
+                });
+                let max = ZRange {
+                    kind: ZRangeKind::Inclusive,
+                    range: ZRangeBound::InfiniteLex,
+                };
+                self.client
+                    .zrangebylex(&index, min, max, limit)
+                    .await
+                    .map_err(be)?
+            }
+            Dir::Desc => {
+                let max = after.map(bound).unwrap_or(ZRange {
+                    kind: ZRangeKind::Inclusive,
+                    range: ZRangeBound::InfiniteLex,
+                });
+                let min = ZRange {
+                    kind: ZRangeKind::Inclusive,
+                    range: ZRangeBound::NegInfinityLex,
+                };
+                self.client
+                    .zrevrangebylex(&index, max, min, limit)
+                    .await
+                    .map_err(be)?
+            }
+        };
+        let ids: Vec<String> = members
+            .iter()
+            .filter_map(|m| parse_index_member(m).map(|(_, id)| id))
+            .collect();
+        let by_id: HashMap<String, Tenant> = self
+            .tenants_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        let items: Vec<Tenant> = ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
+        Ok(TenantPage {
+            page: q.page.build(items, Tenant::sort_key),
+            count: usize::try_from(count).unwrap_or(0),
+        })
+    }
+
+    async fn list_destinations(&self, tenant_id: &str) -> Result<Vec<Destination>, StoreError> {
+        let ids: Vec<String> = self
+            .client
+            .hkeys(self.keys.summaries(tenant_id))
+            .await
+            .map_err(be)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let p = self.client.pipeline();
+        for id in &ids {
+            let _: () = p
+                .hgetall(self.keys.destination(tenant_id, id))
+                .await
+                .map_err(be)?;
+        }
+        let results: Vec<HashMap<String, Value>> = p.all().await.map_err(be)?;
+        let mut out: Vec<Destination> = Vec::with_capacity(results.len());
+        for h in results {
+            if h.is_empty() || h.contains_key("deleted_at") {
+                continue;
+            }
+            out.push(self.parse_destination(tenant_id, &h)?);
+        }
+        out.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
+    async fn get_destination(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<DestinationLookup, StoreError> {
+        let h: HashMap<String, Value> = self
+            .client
+            .hgetall(self.keys.destination(tenant_id, id))
+            .await
+            .map_err(be)?;
+        if h.is_empty() {
+            return Ok(DestinationLookup::NotFound);
+        }
+        if h.contains_key("deleted_at") {
+            return Ok(DestinationLookup::Deleted);
+        }
+        Ok(DestinationLookup::Found(Box::new(
+            self.parse_destination(tenant_id, &h)?,
+        )))
+    }
+
+    async fn create_destination(&self, d: &Destination, max: usize) -> Result<(), StoreError> {
+        self.upsert_destination(d, "create", max).await
+    }
+
+    async fn update_destination(&self, d: &Destination) -> Result<(), StoreError> {
+        self.upsert_destination(d, "update", usize::MAX >> 1).await
+    }
+
+    async fn delete_destination(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
+        let now = outpost_core::time::now_ms().timestamp_millis();
+        let n: i64 = self
+            .client
+            .eval(
+                DELETE_DESTINATION,
+                vec![
+                    self.keys.destination(tenant_id, id),
+                    self.keys.summaries(tenant_id),
+                ],
+                vec![
+                    Value::from(now),
+                    Value::from(DELETED_TTL_SECS),
+                    Value::from(id.to_string()),
+                ],
+            )
+            .await
+            .map_err(be)?;
+        Ok(n == 1)
+    }
+
+    async fn list_summaries(&self, tenant_id: &str) -> Result<Vec<DestinationSummary>, StoreError> {
+        let h: HashMap<String, String> = self
+            .client
+            .hgetall(self.keys.summaries(tenant_id))
+            .await
+            .map_err(be)?;
+        Self::parse_summaries(h)
+    }
+}

@@ -1,0 +1,164 @@
+//! Conformance suites of the idempotency and retry-scheduler ports.
+
+use outpost_core::ports::{AlertState, Claim, Idempotency, RetryScheduler};
+use outpost_core::time::now_ms;
+use std::time::Duration;
+
+/// Checks the processing/processed protocol.
+pub async fn idempotency(store: &dyn Idempotency) {
+    let k = crate::unique("idem");
+    assert_eq!(store.state(&k).await.unwrap(), None);
+    assert_eq!(store.claim(&k).await.unwrap(), Claim::Acquired);
+    assert_eq!(store.claim(&k).await.unwrap(), Claim::Processing);
+    store.release(&k).await.unwrap();
+    assert_eq!(
+        store.claim(&k).await.unwrap(),
+        Claim::Acquired,
+        "released keys are free"
+    );
+    store
+        .mark_processed(&k, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(store.claim(&k).await.unwrap(), Claim::Processed);
+    assert_eq!(store.state(&k).await.unwrap(), Some(Claim::Processed));
+    let short = crate::unique("idem");
+    store.claim(&short).await.unwrap();
+    store
+        .mark_processed(&short, Duration::from_secs(1))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        store.claim(&short).await.unwrap(),
+        Claim::Acquired,
+        "processed keys expire"
+    );
+}
+
+/// Checks scheduling, replacement, claiming with visibility and completion.
+pub async fn scheduler(s: &dyn RetryScheduler) {
+    let now = now_ms();
+    let a = crate::unique("a");
+    let b = crate::unique("b");
+    s.schedule(&a, now - chrono::Duration::seconds(1), b"pa".to_vec())
+        .await
+        .unwrap();
+    s.schedule(&b, now + chrono::Duration::seconds(60), b"pb".to_vec())
+        .await
+        .unwrap();
+    // Replacing keeps one entry per id with the newest payload and time.
+    s.schedule(
+        &a,
+        now - chrono::Duration::milliseconds(500),
+        b"pa2".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert!(s.next_due().await.unwrap().unwrap() <= now);
+    let due = s.claim_due(now, 10, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0].id, a);
+    assert_eq!(due[0].payload, b"pa2");
+    assert!(
+        s.claim_due(now, 10, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed entries are hidden"
+    );
+    // Not completed: due again after the visibility timeout.
+    let later = now + chrono::Duration::seconds(31);
+    let again = s
+        .claim_due(later, 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        vec![a.as_str()]
+    );
+    s.complete(std::slice::from_ref(&a)).await.unwrap();
+    let far = now + chrono::Duration::seconds(3600);
+    let rest = s.claim_due(far, 10, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        vec![b.as_str()]
+    );
+    s.cancel(&b).await.unwrap();
+    assert!(
+        s.claim_due(
+            far + chrono::Duration::seconds(3600),
+            10,
+            Duration::from_secs(1)
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
+}
+
+/// Checks failure counting (idempotent per attempt), reset, the exhausted window and the gate.
+pub async fn alert_state(s: &dyn AlertState) {
+    let t = crate::unique("t");
+    assert_eq!(s.record_failure(&t, "d", "a1").await.unwrap(), 1);
+    assert_eq!(s.record_failure(&t, "d", "a2").await.unwrap(), 2);
+    assert_eq!(
+        s.record_failure(&t, "d", "a2").await.unwrap(),
+        2,
+        "same attempt counted once"
+    );
+    assert_eq!(
+        s.record_failure(&t, "other", "a9").await.unwrap(),
+        1,
+        "per destination"
+    );
+    s.reset(&t, "d").await.unwrap();
+    assert_eq!(s.record_failure(&t, "d", "a3").await.unwrap(), 1);
+    assert!(
+        s.claim_exhausted_window(&t, "d", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.claim_exhausted_window(&t, "d", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.claim_exhausted_window(&t, "d2", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.claim_exhausted_window(&t, "d", Duration::ZERO)
+            .await
+            .unwrap(),
+        "no window, no suppression"
+    );
+    assert!(
+        s.claim_exhausted_window(&t, "d3", Duration::from_secs(1))
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(
+        s.claim_exhausted_window(&t, "d3", Duration::from_secs(1))
+            .await
+            .unwrap(),
+        "window expires"
+    );
+    let a = crate::unique("att");
+    assert!(!s.is_processed(&a).await.unwrap());
+    s.mark_processed(&a).await.unwrap();
+    assert!(s.is_processed(&a).await.unwrap());
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn memory_ports_conform() {
+        super::idempotency(&outpost_core::ports::MemoryIdempotency::new()).await;
+        super::scheduler(&outpost_core::ports::MemoryScheduler::new()).await;
+        super::alert_state(&outpost_core::ports::MemoryAlertState::new()).await;
+    }
+}

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Installs and starts local stand-ins for cloud services the tests talk to. Idempotent: what is
+# installed is reused, and a stand-in whose port already answers is left alone.
+#
+#   scripts/stand-ins.sh start-moto     AWS (SQS, ...) via moto_server on 127.0.0.1:${MOTO_PORT:-4566}
+#   scripts/stand-ins.sh start-pstest   GCP Pub/Sub via Google's pstest fake on 127.0.0.1:${PSTEST_PORT:-8085}
+#   scripts/stand-ins.sh start-all      both
+#   scripts/stand-ins.sh stop-moto | stop-pstest | stop-all    stop what this script started (PID files)
+#   scripts/stand-ins.sh status
+#
+# State (venv, Go build, logs, PID files) lives in ${OUTPOST_STANDINS:-$HOME/.cache/outpost-rs/standins}.
+# Tests read TEST_AWS_SQS_ENDPOINT (default http://127.0.0.1:4566) and
+# TEST_GCP_PUBSUB_EMULATOR_HOST (default 127.0.0.1:8085).
+set -euo pipefail
+
+MOTO_VERSION="5.2.5"
+STANDINS="${OUTPOST_STANDINS:-$HOME/.cache/outpost-rs/standins}"
+MOTO_PORT="${MOTO_PORT:-4566}"
+PSTEST_PORT="${PSTEST_PORT:-8085}"
+HOST=127.0.0.1
+
+log() { echo "stand-ins: $*"; }
+die() { echo "stand-ins: ERROR: $*" >&2; exit 1; }
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+# wait_port HOST PORT SECONDS PIDFILE: waits for the port; gives up early if the process died.
+wait_port() {
+  local deadline=$((SECONDS + $3))
+  while ((SECONDS < deadline)); do
+    port_open "$1" "$2" && return 0
+    if [[ -n "${4:-}" && -f "$4" ]] && ! kill -0 "$(cat "$4")" 2>/dev/null; then return 1; fi
+    sleep 0.2
+  done
+  return 1
+}
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  log "apt-get update"
+  as_root apt-get update -qq
+  log "apt-get install $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+# start_bg NAME PIDFILE LOGFILE CMD...: starts CMD detached from this shell.
+start_bg() {
+  local name=$1 pidfile=$2 logfile=$3
+  shift 3
+  log "starting $name (log: $logfile)"
+  setsid nohup "$@" >"$logfile" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+}
+
+# ---------------------------------------------------------------------------------------------
+# moto (AWS)
+
+start_moto() {
+  local dir="$STANDINS/moto" t0=$SECONDS
+  mkdir -p "$STANDINS"
+  if port_open "$HOST" "$MOTO_PORT"; then
+    log "moto: 127.0.0.1:$MOTO_PORT already answers; leaving it"
+    return 0
+  fi
+  if [[ ! -x "$dir/bin/moto_server" ]] || ! "$dir/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    log "moto: creating venv $dir with moto[server]==$MOTO_VERSION"
+    if ! python3 -m venv --clear "$dir" >/dev/null 2>&1; then
+      apt_install python3-venv
+      python3 -m venv --clear "$dir"
+    fi
+    "$dir/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    log "moto: installed in $((SECONDS - t0)) s"
+  else
+    log "moto: reusing $dir (moto $MOTO_VERSION)"
+  fi
+  local t1=$SECONDS
+  start_bg moto "$STANDINS/moto.pid" "$STANDINS/moto.log" "$dir/bin/moto_server" -H "$HOST" -p "$MOTO_PORT"
+  wait_port "$HOST" "$MOTO_PORT" 60 "$STANDINS/moto.pid" ||
+    { tail -n 20 "$STANDINS/moto.log" >&2 || true; die "moto did not come up on $HOST:$MOTO_PORT"; }
+  log "moto: ready on http://$HOST:$MOTO_PORT (started in $((SECONDS - t1)) s)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# pstest (GCP Pub/Sub): Google's in-memory fake from Debian's golang-google-cloud-dev, served on a
+# fixed port by the small Go main below (built offline in GOPATH mode against /usr/share/gocode).
+
+PSTEST_SRC_DIR=/usr/share/gocode/src/cloud.google.com/go/pubsub/pstest
+
+write_pstest_main() {
+  cat >"$1" <<'GO'
+// Command pstest-server serves Google's in-memory Pub/Sub fake (cloud.google.com/go/pubsub/pstest)
+// over gRPC on a fixed address, for tests of Pub/Sub clients (outpost-rs scripts/stand-ins.sh).
+package main
+
+import (
+	"flag"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"cloud.google.com/go/pubsub/pstest"
+	pb "google.golang.org/genproto/googleapis/pubsub/v1"
+	"google.golang.org/grpc"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8085", "host:port to serve the Pub/Sub gRPC API on")
+	flag.Parse()
+
+	// NewServer also serves the fake on a random localhost port; we expose the same service
+	// implementation on our own listener instead of forwarding to that one.
+	fake := pstest.NewServer()
+	defer fake.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatalf("pstest-server: listen on %s: %v", *addr, err)
+	}
+	srv := grpc.NewServer()
+	pb.RegisterPublisherServer(srv, &fake.GServer)
+	pb.RegisterSubscriberServer(srv, &fake.GServer)
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-stop
+		srv.Stop()
+	}()
+
+	log.Printf("pstest-server: Pub/Sub fake serving gRPC on %s", ln.Addr())
+	if err := srv.Serve(ln); err != nil {
+		log.Fatalf("pstest-server: %v", err)
+	}
+}
+GO
+}
+
+start_pstest() {
+  local dir="$STANDINS/pstest" t0=$SECONDS
+  mkdir -p "$dir"
+  if port_open "$HOST" "$PSTEST_PORT"; then
+    log "pstest: 127.0.0.1:$PSTEST_PORT already answers; leaving it"
+    return 0
+  fi
+  if ! command -v go >/dev/null || [[ ! -d "$PSTEST_SRC_DIR" ]]; then
+    apt_install golang-go golang-google-cloud-dev
+    log "pstest: Go toolchain and pstest source installed in $((SECONDS - t0)) s"
+  fi
+  write_pstest_main "$dir/main.go.new"
+  if [[ ! -x "$dir/pstest-server" ]] || ! cmp -s "$dir/main.go.new" "$dir/main.go"; then
+    local t1=$SECONDS
+    mv "$dir/main.go.new" "$dir/main.go"
+    log "pstest: building $dir/pstest-server ($(go version | cut -d' ' -f3))"
+    (cd "$dir" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$dir/.gocache" GOFLAGS= \
+      go build -o pstest-server.tmp main.go && mv pstest-server.tmp pstest-server)
+    log "pstest: built in $((SECONDS - t1)) s"
+  else
+    rm -f "$dir/main.go.new"
+    log "pstest: reusing $dir/pstest-server"
+  fi
+  local t2=$SECONDS
+  start_bg pstest "$STANDINS/pstest.pid" "$STANDINS/pstest.log" "$dir/pstest-server" -addr "$HOST:$PSTEST_PORT"
+  wait_port "$HOST" "$PSTEST_PORT" 30 "$STANDINS/pstest.pid" ||
+    { tail -n 20 "$STANDINS/pstest.log" >&2 || true; die "pstest did not come up on $HOST:$PSTEST_PORT"; }
+  log "pstest: ready on $HOST:$PSTEST_PORT (started in $((SECONDS - t2)) s)"
+}
+
+# ---------------------------------------------------------------------------------------------
+
+stop_one() {
+  local name=$1 pidfile="$STANDINS/$1.pid"
+  if [[ -f "$pidfile" ]]; then
+    local pid
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name: stopping pid $pid"
+      kill "$pid" || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    else
+      log "$name: pid $pid not running"
+    fi
+    rm -f "$pidfile"
+  else
+    log "$name: not started by this script"
+  fi
+}
+
+status() {
+  local rc=0
+  if port_open "$HOST" "$MOTO_PORT"; then log "moto: up on $HOST:$MOTO_PORT"; else log "moto: down"; rc=1; fi
+  if port_open "$HOST" "$PSTEST_PORT"; then log "pstest: up on $HOST:$PSTEST_PORT"; else log "pstest: down"; rc=1; fi
+  return "$rc"
+}
+
+case "${1:-}" in
+  start-moto) start_moto ;;
+  start-pstest) start_pstest ;;
+  start-all) start_moto; start_pstest ;;
+  stop-moto) stop_one moto ;;
+  stop-pstest) stop_one pstest ;;
+  stop-all) stop_one moto; stop_one pstest ;;
+  status) status ;;
+  *)
+    echo "usage: $0 start-moto|start-pstest|start-all|stop-moto|stop-pstest|stop-all|status" >&2
+    exit 2
+    ;;
+esac
