@@ -58,8 +58,7 @@ pub fn build_state(cfg: &Config, infra: &Infra, health: Health) -> Result<AppSta
         standard_webhooks: cfg.webhook.mode == outpost_config::WebhookMode::Standard,
         signing_secret_template: cfg.webhook.signing_secret_template.clone(),
         metadata_path: cfg.destinations_metadata_path.clone(),
-        hookdeck_api_url: std::env::var("OUTPOST_HOOKDECK_API_URL")
-            .unwrap_or_else(|_| outpost_destinations::hookdeck::DEFAULT_API_URL.to_string()),
+        hookdeck_api_url: cfg.hookdeck_api_url.clone(),
     })?;
     Ok(AppState {
         settings: Arc::new(ApiSettings {

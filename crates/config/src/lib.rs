@@ -221,6 +221,12 @@ pub struct Config {
     pub include_millisecond_timestamp: bool,
     /// Kinesis records wrap metadata.
     pub kinesis_metadata_in_payload: bool,
+    /// Hookdeck API base URL (token verification).
+    pub hookdeck_api_url: String,
+    /// Hookdeck ingestion base URL (deliveries).
+    pub hookdeck_events_url: String,
+    /// Secret that signs queue/stream/bucket deliveries; `None` = off.
+    pub queue_signing_secret: Option<String>,
     /// Webhook settings.
     pub webhook: WebhookConfig,
     /// Portal settings.
@@ -519,6 +525,15 @@ impl Config {
                 &raw,
                 "DESTINATIONS_AWS_KINESIS_METADATA_IN_PAYLOAD",
             )?,
+            hookdeck_api_url: raw
+                .get("DESTINATIONS_HOOKDECK_API_URL")
+                .unwrap_or("https://api.hookdeck.com")
+                .to_string(),
+            hookdeck_events_url: raw
+                .get("DESTINATIONS_HOOKDECK_EVENTS_URL")
+                .unwrap_or("https://hkdk.events")
+                .to_string(),
+            queue_signing_secret: opt(&raw, "DESTINATIONS_QUEUE_SIGNING_SECRET"),
             webhook,
             portal,
             alert,

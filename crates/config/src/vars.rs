@@ -123,6 +123,9 @@ vars! {
     "DESTINATIONS_METADATA_PATH", "destinations.metadata_path", Some("config/outpost/destinations"), false, "Folder of per-type metadata overrides.";
     "DESTINATIONS_INCLUDE_MILLISECOND_TIMESTAMP", "destinations.include_millisecond_timestamp", Some("false"), false, "Add a timestamp-ms metadata key.";
     "DESTINATIONS_AWS_KINESIS_METADATA_IN_PAYLOAD", "destinations.aws_kinesis.metadata_in_payload", Some("true"), false, "Wrap Kinesis records as {metadata, data}.";
+    "DESTINATIONS_HOOKDECK_API_URL", "destinations.hookdeck.api_url", Some("https://api.hookdeck.com"), false, "Hookdeck API base URL used to verify source tokens (ours; for tests and private deployments).";
+    "DESTINATIONS_HOOKDECK_EVENTS_URL", "destinations.hookdeck.events_url", Some("https://hkdk.events"), false, "Hookdeck ingestion base URL deliveries are posted to (ours; for tests and private deployments).";
+    "DESTINATIONS_QUEUE_SIGNING_SECRET", "destinations.queue_signing_secret", None, true, "When set, queue, stream and bucket deliveries carry signature, signature-timestamp and event-id metadata (HMAC-SHA256, ours; off by default).";
     "DESTINATIONS_WEBHOOK_MODE", "destinations.webhook.mode", Some("default"), false, "Webhook mode: default (Outpost) or standard (Standard Webhooks).";
     "DESTINATIONS_WEBHOOK_PROXY_URL", "destinations.webhook.proxy_url", None, true, "Forward proxy for webhook deliveries.";
     "DESTINATIONS_WEBHOOK_HEADER_PREFIX", "destinations.webhook.header_prefix", None, false, "Prefix of webhook headers (x-outpost- or webhook-).";

@@ -53,6 +53,17 @@ pub fn webhook_settings(cfg: &Config) -> anyhow::Result<WebhookSettings> {
     })
 }
 
+/// The settings of the non-webhook senders from configuration.
+pub fn sender_settings(cfg: &Config) -> outpost_senders::SenderSettings {
+    outpost_senders::SenderSettings {
+        include_millisecond_timestamp: cfg.include_millisecond_timestamp,
+        kinesis_metadata_in_payload: cfg.kinesis_metadata_in_payload,
+        user_agent: cfg.user_agent.clone(),
+        hookdeck_events_url: cfg.hookdeck_events_url.clone(),
+        queue_signing_secret: cfg.queue_signing_secret.clone(),
+    }
+}
+
 /// The retry policy from configuration.
 pub fn retry_policy(cfg: &Config) -> RetryPolicy {
     RetryPolicy {
@@ -75,7 +86,8 @@ pub fn deliverer(cfg: &Config, infra: &Infra) -> anyhow::Result<Deliverer> {
         cfg.delivery_max_concurrency,
     )
     .map_err(anyhow::Error::msg)?;
-    let mut senders: HashMap<String, Arc<dyn Sender>> = HashMap::new();
+    let mut senders: HashMap<String, Arc<dyn Sender>> =
+        outpost_senders::registry(&sender_settings(cfg));
     senders.insert("webhook".into(), Arc::new(webhook));
     Ok(Deliverer {
         store: infra.store.clone(),

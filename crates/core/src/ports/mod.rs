@@ -9,6 +9,7 @@ pub mod memory_tenant_store;
 pub mod page;
 pub mod queue;
 pub mod scheduler;
+pub mod sender;
 pub mod tenant_store;
 
 pub use alert_state::{AlertState, MemoryAlertState};
@@ -19,4 +20,5 @@ pub use memory_tenant_store::MemoryTenantStore;
 pub use page::{Dir, Page, PageCursor, PageRequest};
 pub use queue::{Acker, Message, Queue, QueueError, Subscription};
 pub use scheduler::{DueRetry, MemoryScheduler, RetryScheduler, retry_id};
+pub use sender::{SendResult, Sender, Unsupported};
 pub use tenant_store::{DestinationLookup, TenantKey, TenantListQuery, TenantPage, TenantStore};

@@ -1,0 +1,111 @@
+//! Shared harness for the destination-type tests: one embedded `outpost` (in-memory stores, no
+//! infrastructure), a tenant, and helpers to create a destination through the API, publish an
+//! event and wait for its attempt in the log. Each type's test reads the message back from the
+//! type's local stand-in (see `scripts/stand-ins.sh`).
+
+use crate::common::Server;
+use crate::pipeline::{Api, base_env};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+pub struct DestHarness {
+    pub server: Server,
+    pub api: Api,
+    pub tenant: String,
+}
+
+impl DestHarness {
+    /// Starts the server with `extra` settings on top of the e2e defaults (one retry after 1 s,
+    /// attempts logged at once).
+    pub async fn start(extra: &[(&str, &str)]) -> Self {
+        let mut env = base_env();
+        env.extend([
+            ("RETRY_SCHEDULE", "1"),
+            ("MAX_RETRY_LIMIT", "1"),
+            ("LOG_BATCH_THRESHOLD_SECONDS", "0"),
+        ]);
+        env.extend_from_slice(extra);
+        let server = Server::start(&env).await;
+        let api = Api::new(&server.base);
+        let tenant = outpost_test_support::unique("tenant");
+        api.tenant(&tenant).await;
+        Self {
+            server,
+            api,
+            tenant,
+        }
+    }
+
+    /// Creates a destination (`type`, `config`, `credentials`, ...) subscribed to every topic
+    /// unless `topics` is given; returns the API's answer.
+    pub async fn create(&self, body: Value) -> Value {
+        let mut body = body;
+        if body.get("topics").is_none() {
+            body["topics"] = json!("*");
+        }
+        let (s, d) = self
+            .api
+            .call(
+                reqwest::Method::POST,
+                &format!("/tenants/{}/destinations", self.tenant),
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, 201, "create destination: {d}");
+        d
+    }
+
+    /// Publishes `data` (raw JSON text) on `topic` with event `metadata`; returns the event id.
+    pub async fn publish(&self, topic: &str, data: &str, metadata: Value) -> String {
+        let id = outpost_test_support::unique("evt");
+        let body = format!(
+            r#"{{"id":"{id}","tenant_id":"{}","topic":"{topic}","metadata":{metadata},"data":{data}}}"#,
+            self.tenant
+        );
+        let (s, b) = self.api.publish_raw(&body).await;
+        assert_eq!(s, 202, "publish: {b}");
+        id
+    }
+
+    /// Waits for the `n`-th attempt (1-based) of `event_id` and returns it with response data.
+    pub async fn attempt(&self, event_id: &str, n: usize) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (s, b) = self
+                .api
+                .call(
+                    reqwest::Method::GET,
+                    &format!(
+                        "/attempts?tenant_id={}&event_id={event_id}&include=response_data&dir=asc",
+                        self.tenant
+                    ),
+                    None,
+                )
+                .await;
+            assert_eq!(s, 200, "{b}");
+            if let Some(a) = b["models"].as_array().and_then(|m| m.get(n - 1)) {
+                return a.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no attempt {n} of {event_id} within 30 s: {b}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Asserts that `headers` (any string map: AMQP headers, message attributes, object metadata)
+/// carry the system metadata of `event_id` on `topic` plus the event's own `metadata`.
+pub fn assert_metadata(headers: &Value, event_id: &str, topic: &str, metadata: &Value) {
+    assert_eq!(headers["event-id"], json!(event_id), "{headers}");
+    assert_eq!(headers["topic"], json!(topic), "{headers}");
+    let ts = headers["timestamp"].as_str().unwrap_or_default();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(ts).is_ok() && ts.ends_with('Z') && !ts.contains('.'),
+        "timestamp is RFC 3339 at whole seconds, UTC: {headers}"
+    );
+    for (k, v) in metadata.as_object().into_iter().flatten() {
+        assert_eq!(&headers[k], v, "metadata {k}: {headers}");
+    }
+}
