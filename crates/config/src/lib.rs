@@ -193,6 +193,8 @@ pub struct Config {
     pub delivery_timeout_secs: u64,
     /// Concurrent deliveries.
     pub delivery_max_concurrency: usize,
+    /// Slots a slow destination may hold (0 = automatic).
+    pub delivery_slow_destination_concurrency: usize,
     /// Concurrent publish-queue messages.
     pub publish_max_concurrency: usize,
     /// Concurrent log batches.
@@ -502,6 +504,11 @@ impl Config {
             max_destinations_per_tenant: parse_num(&raw, "MAX_DESTINATIONS_PER_TENANT", 1usize)?,
             delivery_timeout_secs: parse_num(&raw, "DELIVERY_TIMEOUT_SECONDS", 1u64)?,
             delivery_max_concurrency: parse_num(&raw, "DELIVERY_MAX_CONCURRENCY", 1usize)?,
+            delivery_slow_destination_concurrency: parse_num(
+                &raw,
+                "DELIVERY_SLOW_DESTINATION_CONCURRENCY",
+                0usize,
+            )?,
             publish_max_concurrency: parse_num(&raw, "PUBLISH_MAX_CONCURRENCY", 1usize)?,
             log_max_concurrency: parse_num(&raw, "LOG_MAX_CONCURRENCY", 1usize)?,
             retry,

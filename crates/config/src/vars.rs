@@ -104,6 +104,7 @@ vars! {
     "PUBLISH_RABBITMQ_QUEUE", "publishmq.rabbitmq.queue", None, false, "Publish queue on RabbitMQ: queue.";
     "PUBLISH_MAX_CONCURRENCY", "publish_max_concurrency", Some("1"), false, "Concurrent publish-queue messages.";
     "DELIVERY_MAX_CONCURRENCY", "delivery_max_concurrency", Some("1"), false, "Concurrent deliveries per delivery-service process.";
+    "DELIVERY_SLOW_DESTINATION_CONCURRENCY", "delivery_slow_destination_concurrency", Some("0"), false, "Most concurrent deliveries to one destination whose deliveries take over a second; its further tasks are deferred so other destinations keep their slots (0 = an eighth of DELIVERY_MAX_CONCURRENCY, ours).";
     "LOG_MAX_CONCURRENCY", "log_max_concurrency", Some("1"), false, "Concurrent log batches.";
     "RETRY_SCHEDULE", "retry_schedule", None, false, "Comma-separated retry delays in seconds; overrides the exponential schedule.";
     "RETRY_INTERVAL_SECONDS", "retry_interval_seconds", Some("30"), false, "Base of the exponential retry schedule.";

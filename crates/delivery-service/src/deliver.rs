@@ -1,7 +1,9 @@
 //! One delivery task, start to finish (spec §4.1): load the destination, skip deleted or
-//! disabled ones, claim the attempt's idempotency key, send with the delivery timeout,
+//! disabled ones, claim the attempt's idempotency key, defer the task when its destination is
+//! slow and at its cap ([`crate::fairness`]), send with the delivery timeout,
 //! schedule or cancel the retry, publish the attempt to logmq, and say whether to ack.
 
+use crate::fairness::Fairness;
 use crate::sender::{SendResult, Sender, Unsupported};
 use outpost_core::destination::Destination;
 use outpost_core::event::{Attempt, AttemptStatus, DeliveryTask, LogEntry};
@@ -45,7 +47,12 @@ pub struct Deliverer {
     pub timeout: Duration,
     /// Attempt ids.
     pub idgen: IdGen,
+    /// Slots per destination: a slow destination at its cap has its tasks deferred.
+    pub fairness: Arc<Fairness>,
 }
+
+/// How long a task for a saturated slow destination waits before it is tried again.
+pub const DEFER_DELAY: Duration = Duration::from_secs(1);
 
 impl Deliverer {
     fn sender(&self, kind: &str) -> Arc<dyn Sender> {
@@ -97,6 +104,18 @@ impl Deliverer {
                 return Outcome::Nack;
             }
         }
+        // Only the send counts towards a destination's slowness, not the wait for the claim.
+        let slot_key = format!("{}/{}", task.event.tenant_id, task.destination_id);
+        let Some(_slot) = self
+            .fairness
+            .try_acquire(&slot_key, std::time::Instant::now())
+        else {
+            let deferred = self.defer(&task, DEFER_DELAY).await;
+            if let Err(e) = self.idempotency.release(&key).await {
+                tracing::warn!(error = %e, "Cannot release the delivery idempotency key.");
+            }
+            return deferred;
+        };
         let outcome = self.attempt(&task, &dest).await;
         let settled = match outcome {
             Ok(()) => self
@@ -131,6 +150,34 @@ impl Deliverer {
                 }
                 other => return Ok(other),
             }
+        }
+    }
+
+    /// Puts `task` back on the retry schedule `after` from now without attempting it (its
+    /// destination is saturated). `Nack` when the schedule cannot take it.
+    pub async fn defer(&self, task: &DeliveryTask, after: Duration) -> Outcome {
+        let id = format!(
+            "{}:defer:{}{}",
+            retry_id(&task.event.id, &task.destination_id),
+            task.attempt,
+            if task.manual { ":manual" } else { "" }
+        );
+        let due = now_ms() + chrono::Duration::from_std(after).unwrap_or_default();
+        let scheduled = match serde_json::to_vec(task) {
+            Ok(payload) => self.scheduler.schedule(&id, due, payload).await.is_ok(),
+            Err(_) => false,
+        };
+        if scheduled {
+            tracing::debug!(
+                tenant_id = %task.event.tenant_id,
+                destination_id = %task.destination_id,
+                event_id = %task.event.id,
+                "Destination saturated by slow deliveries; task deferred."
+            );
+            Outcome::Ack
+        } else {
+            tracing::warn!("Cannot defer a task; the broker will redeliver it.");
+            Outcome::Nack
         }
     }
 

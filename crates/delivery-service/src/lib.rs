@@ -4,6 +4,7 @@
 
 pub mod consumer;
 pub mod deliver;
+pub mod fairness;
 pub mod retry_monitor;
 pub mod sender;
 pub mod ssrf;
@@ -99,6 +100,13 @@ pub fn deliverer(cfg: &Config, infra: &Infra) -> anyhow::Result<Deliverer> {
         policy: retry_policy(cfg),
         timeout: Duration::from_secs(cfg.delivery_timeout_secs),
         idgen: cfg.idgen.clone(),
+        fairness: fairness::Fairness::new(
+            match cfg.delivery_slow_destination_concurrency {
+                0 => fairness::Fairness::default_cap(cfg.delivery_max_concurrency),
+                n => n,
+            },
+            cfg.delivery_max_concurrency,
+        ),
     })
 }
 

@@ -55,6 +55,7 @@ async fn rig(guard: Guard, max_body: usize, timeout: Duration) -> Rig {
         },
         timeout,
         idgen: Default::default(),
+        fairness: outpost_delivery::fairness::Fairness::new(4, 16),
     };
     let logs = logmq.subscribe(100).await.unwrap();
     let now = now_ms();
