@@ -2,15 +2,15 @@
 # Installs and starts local stand-ins for cloud services the tests talk to. Idempotent: what is
 # installed is reused, and a stand-in whose port already answers is left alone.
 #
-#   scripts/stand-ins.sh start-moto     AWS (SQS, ...) via moto_server on 127.0.0.1:${MOTO_PORT:-4566}
+#   scripts/stand-ins.sh start-moto     AWS (SQS, Kinesis, S3, EventBridge) via moto_server on 127.0.0.1:${MOTO_PORT:-4566}
 #   scripts/stand-ins.sh start-pstest   GCP Pub/Sub via Google's pstest fake on 127.0.0.1:${PSTEST_PORT:-8085}
 #   scripts/stand-ins.sh start-all      both
 #   scripts/stand-ins.sh stop-moto | stop-pstest | stop-all    stop what this script started (PID files)
 #   scripts/stand-ins.sh status
 #
 # State (venv, Go build, logs, PID files) lives in ${OUTPOST_STANDINS:-$HOME/.cache/outpost-rs/standins}.
-# Tests read TEST_AWS_SQS_ENDPOINT (default http://127.0.0.1:4566) and
-# TEST_GCP_PUBSUB_EMULATOR_HOST (default 127.0.0.1:8085).
+# Tests read TEST_AWS_ENDPOINT or TEST_AWS_SQS_ENDPOINT (default http://127.0.0.1:4566; moto serves
+# SQS, Kinesis, S3 and EventBridge) and TEST_GCP_PUBSUB_EMULATOR_HOST (default 127.0.0.1:8085).
 set -euo pipefail
 
 MOTO_VERSION="5.2.5"

@@ -5,12 +5,13 @@ use crate::time::{Timestamp, serde_rfc3339, serde_rfc3339_opt};
 use serde::{Deserialize, Serialize};
 
 /// The destination types, in Outpost's registration order.
-pub const DESTINATION_TYPES: [&str; 9] = [
+pub const DESTINATION_TYPES: [&str; 10] = [
     "webhook",
     "hookdeck",
     "aws_sqs",
     "aws_kinesis",
     "aws_s3",
+    "aws_eventbridge",
     "gcp_pubsub",
     "azure_servicebus",
     "rabbitmq",

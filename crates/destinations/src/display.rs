@@ -74,6 +74,23 @@ pub fn target(d: &Destination) -> (String, Option<String>) {
                 c("region")
             )),
         ),
+        "aws_eventbridge" => {
+            let bus = d
+                .config
+                .get("event_bus_name")
+                .map(|b| b.trim())
+                .filter(|b| !b.is_empty())
+                .unwrap_or("default")
+                .to_string();
+            let region = c("region");
+            // An ARN names its bus after `event-bus/`; the console wants the name.
+            let name = bus.rsplit("event-bus/").next().unwrap_or(&bus).to_string();
+            let url = format!(
+                "https://{region}.console.aws.amazon.com/events/home?region={region}#/eventbus/{}",
+                percent_encode(&name)
+            );
+            (format!("{bus} in {region}"), Some(url))
+        }
         "gcp_pubsub" => (
             format!("{}/{}", c("project_id"), c("topic")),
             Some(format!(

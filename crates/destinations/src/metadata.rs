@@ -1,4 +1,4 @@
-//! Destination type metadata served by `GET /destination-types`: the nine embedded definitions
+//! Destination type metadata served by `GET /destination-types`: the ten embedded definitions
 //! and the operator's per-type overrides from `DESTINATIONS_METADATA_PATH`.
 
 use serde::{Deserialize, Serialize};
@@ -105,6 +105,7 @@ const EMBEDDED: &[(&str, &str, &str)] = embedded!(
     "aws_sqs",
     "aws_kinesis",
     "aws_s3",
+    "aws_eventbridge",
     "gcp_pubsub",
     "azure_servicebus",
     "rabbitmq",
@@ -121,10 +122,10 @@ struct Override {
     setup_link: Option<SetupLink>,
 }
 
-/// Loads the nine types (the webhook entry in the chosen mode), applying overrides found in
+/// Loads the ten types (the webhook entry in the chosen mode), applying overrides found in
 /// `override_dir/<folder>/{metadata.json,instructions.md}`.
 pub fn load(standard_webhooks: bool, override_dir: &Path) -> Result<Vec<TypeMetadata>, String> {
-    let mut out = Vec::with_capacity(9);
+    let mut out = Vec::with_capacity(EMBEDDED.len());
     for (folder, json, instructions) in EMBEDDED {
         let is_webhook_variant = *folder == "webhook" || *folder == "webhook_standard";
         if is_webhook_variant && (*folder == "webhook_standard") != standard_webhooks {

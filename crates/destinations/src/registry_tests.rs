@@ -1,4 +1,4 @@
-//! Tests of the registry: metadata of the nine types and validation of every type.
+//! Tests of the registry: metadata of the ten types and validation of every type.
 
 use crate::{DestError, Registry, Role, Settings};
 use outpost_core::destination::{DESTINATION_TYPES, Destination};
@@ -36,7 +36,7 @@ fn errors(r: &Registry, d: &Destination) -> Vec<String> {
 }
 
 #[test]
-fn nine_types_in_registration_order() {
+fn ten_types_in_registration_order() {
     let r = Registry::new(&Settings::default()).unwrap();
     let kinds: Vec<&str> = r.types().iter().map(|t| t.kind.as_str()).collect();
     assert_eq!(kinds, DESTINATION_TYPES);
@@ -50,7 +50,7 @@ fn nine_types_in_registration_order() {
         ..Settings::default()
     })
     .unwrap();
-    assert_eq!(standard.types().len(), 9);
+    assert_eq!(standard.types().len(), 10);
     assert_eq!(standard.types()[0].kind, "webhook");
 }
 
@@ -107,6 +107,14 @@ fn required_fields_of_every_type() {
         (
             "aws_s3",
             &["config.bucket is required", "config.region is required"],
+        ),
+        (
+            "aws_eventbridge",
+            &[
+                "config.region is required",
+                "credentials.key is required",
+                "credentials.secret is required",
+            ],
         ),
         (
             "gcp_pubsub",
@@ -335,6 +343,72 @@ async fn normalisation_and_display() {
     assert_eq!(
         shown["target_url"],
         "https://eu-west-1.console.aws.amazon.com/sqs/v3/home?region=eu-west-1#/queues/https%3A%2F%2Fsqs.eu-west-1.amazonaws.com%2F123%2Fq"
+    );
+    let d = dest("aws_eventbridge", &[("region", "eu-west-1")], &[]);
+    let shown = r.display(&d);
+    assert_eq!(shown["target"], "default in eu-west-1");
+    assert_eq!(
+        shown["target_url"],
+        "https://eu-west-1.console.aws.amazon.com/events/home?region=eu-west-1#/eventbus/default"
+    );
+    let d = dest(
+        "aws_eventbridge",
+        &[
+            ("region", "us-east-1"),
+            (
+                "event_bus_name",
+                "arn:aws:events:us-east-1:123456789012:event-bus/orders",
+            ),
+        ],
+        &[],
+    );
+    let shown = r.display(&d);
+    assert_eq!(
+        shown["target"],
+        "arn:aws:events:us-east-1:123456789012:event-bus/orders in us-east-1"
+    );
+    assert!(
+        shown["target_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("#/eventbus/orders"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn eventbridge_rules() {
+    let r = Registry::new(&Settings::default()).unwrap();
+    let aws = [("key", "AKIA"), ("secret", "s")];
+    let ok = |config: &[(&str, &str)]| errors(&r, &dest("aws_eventbridge", config, &aws));
+    assert!(ok(&[("region", "eu-west-1")]).is_empty());
+    assert!(
+        ok(&[
+            ("region", "eu-west-1"),
+            (
+                "event_bus_name",
+                "arn:aws:events:eu-west-1:123456789012:event-bus/orders"
+            ),
+            ("source", "com.example.shop"),
+            ("endpoint", "http://127.0.0.1:4566"),
+        ])
+        .is_empty()
+    );
+    assert_eq!(
+        ok(&[("region", "eu-west-1"), ("source", "aws.s3")]),
+        vec!["config.source failed reserved validation".to_string()]
+    );
+    assert_eq!(
+        ok(&[("region", "eu-west-1"), ("event_bus_name", "my bus")]),
+        vec!["config.event_bus_name failed pattern validation".to_string()]
+    );
+    assert_eq!(
+        ok(&[("region", "eu-west-1"), ("endpoint", "ftp://x")]),
+        vec!["config.endpoint failed pattern validation".to_string()]
+    );
+    assert_eq!(
+        ok(&[("region", "EU")]),
+        vec!["config.region failed pattern validation".to_string()]
     );
 }
 

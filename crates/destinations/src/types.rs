@@ -61,6 +61,13 @@ pub fn validate(kind: &str, d: &Destination) -> Vec<String> {
                 e.push("config.storage_class failed enum validation".into());
             }
         }
+        // Its endpoint pattern is in the metadata; `aws.` sources are reserved by AWS.
+        "aws_eventbridge"
+            if non_empty(d, "source")
+                .is_some_and(|s| s.to_ascii_lowercase().starts_with("aws.")) =>
+        {
+            e.push("config.source failed reserved validation".into());
+        }
         "gcp_pubsub" => {
             endpoint_ok(&mut e);
             let emulator = non_empty(d, "endpoint").is_some();

@@ -7,6 +7,7 @@
 //! does the I/O, caching its client per destination config ([`cache::ClientCache`]) and
 //! dropping it after a connection error so the next attempt reconnects.
 
+pub mod aws;
 pub mod cache;
 pub mod classify;
 pub mod envelope;
@@ -80,6 +81,19 @@ pub fn registry(settings: &SenderSettings) -> HashMap<String, Arc<dyn Sender>> {
     out.insert(
         "rabbitmq".into(),
         Arc::new(rabbitmq::RabbitSender::new(s.clone())),
+    );
+    out.insert(
+        "aws_sqs".into(),
+        Arc::new(aws::sqs::SqsSender::new(s.clone())),
+    );
+    out.insert(
+        "aws_kinesis".into(),
+        Arc::new(aws::kinesis::KinesisSender::new(s.clone())),
+    );
+    out.insert("aws_s3".into(), Arc::new(aws::s3::S3Sender::new(s.clone())));
+    out.insert(
+        "aws_eventbridge".into(),
+        Arc::new(aws::eventbridge::EventBridgeSender::new()),
     );
     out
 }

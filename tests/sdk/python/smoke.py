@@ -36,6 +36,7 @@ EXPECTED_TYPES = {
     "aws_sqs",
     "aws_kinesis",
     "aws_s3",
+    "aws_eventbridge",
     "gcp_pubsub",
     "azure_servicebus",
     "rabbitmq",

@@ -21,7 +21,7 @@ both_stores! {
         let r = app.get("/destination-types").await;
         assert_eq!(r.status, 200);
         let types: Vec<&str> = r.body.as_array().unwrap().iter().map(|t| t["type"].as_str().unwrap()).collect();
-        assert_eq!(types, ["webhook", "hookdeck", "aws_sqs", "aws_kinesis", "aws_s3", "gcp_pubsub", "azure_servicebus", "rabbitmq", "kafka"]);
+        assert_eq!(types, ["webhook", "hookdeck", "aws_sqs", "aws_kinesis", "aws_s3", "aws_eventbridge", "gcp_pubsub", "azure_servicebus", "rabbitmq", "kafka"]);
         for t in r.body.as_array().unwrap() {
             for k in ["label", "description", "icon", "instructions", "config_fields", "credential_fields"] {
                 assert!(!t[k].is_null(), "{} lacks {k}", t["type"]);

@@ -5,6 +5,7 @@
 mod alerts;
 mod binary;
 mod common;
+mod dest_aws;
 mod dest_hookdeck;
 mod dest_rabbitmq;
 mod destinations;
