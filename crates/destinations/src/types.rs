@@ -92,10 +92,20 @@ pub fn validate(kind: &str, d: &Destination) -> Vec<String> {
             e.push("config.tls failed invalid validation".into());
         }
         "kafka" => {
-            if let Some(m) = non_empty(d, "sasl_mechanism")
-                && !KAFKA_SASL.contains(&m)
-            {
-                e.push("config.sasl_mechanism failed invalid validation".into());
+            // An empty mechanism means no SASL (stand-ins and brokers without authentication);
+            // with a mechanism, both credentials are required.
+            match non_empty(d, "sasl_mechanism") {
+                Some(m) if !KAFKA_SASL.contains(&m) => {
+                    e.push("config.sasl_mechanism failed invalid validation".into());
+                }
+                Some(_) => {
+                    for key in ["username", "password"] {
+                        if d.credentials.get(key).is_none_or(|v| v.is_empty()) {
+                            e.push(format!("credentials.{key} is required"));
+                        }
+                    }
+                }
+                None => {}
             }
             if non_empty(d, "tls").is_some_and(|t| !bool_like(t)) {
                 e.push("config.tls failed invalid validation".into());

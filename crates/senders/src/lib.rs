@@ -13,6 +13,7 @@ pub mod classify;
 pub mod envelope;
 pub mod hookdeck;
 pub mod jmes;
+pub mod kafka;
 pub mod rabbitmq;
 
 use outpost_core::destination::Destination;
@@ -78,6 +79,7 @@ pub fn registry(settings: &SenderSettings) -> HashMap<String, Arc<dyn Sender>> {
         "hookdeck".into(),
         Arc::new(hookdeck::HookdeckSender::new(s.clone())),
     );
+    out.insert("kafka".into(), Arc::new(kafka::KafkaSender::new(s.clone())));
     out.insert(
         "rabbitmq".into(),
         Arc::new(rabbitmq::RabbitSender::new(s.clone())),

@@ -7,6 +7,7 @@ mod binary;
 mod common;
 mod dest_aws;
 mod dest_hookdeck;
+mod dest_kafka;
 mod dest_rabbitmq;
 mod destinations;
 pub mod pipeline;
