@@ -10,6 +10,7 @@
 pub mod cache;
 pub mod classify;
 pub mod envelope;
+pub mod gcp_pubsub;
 pub mod hookdeck;
 pub mod jmes;
 pub mod rabbitmq;
@@ -76,6 +77,10 @@ pub fn registry(settings: &SenderSettings) -> HashMap<String, Arc<dyn Sender>> {
     out.insert(
         "hookdeck".into(),
         Arc::new(hookdeck::HookdeckSender::new(s.clone())),
+    );
+    out.insert(
+        "gcp_pubsub".into(),
+        Arc::new(gcp_pubsub::PubSubSender::new(s.clone())),
     );
     out.insert(
         "rabbitmq".into(),
