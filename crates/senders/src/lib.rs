@@ -7,6 +7,7 @@
 //! does the I/O, caching its client per destination config ([`cache::ClientCache`]) and
 //! dropping it after a connection error so the next attempt reconnects.
 
+pub mod azure_servicebus;
 pub mod cache;
 pub mod classify;
 pub mod envelope;
@@ -77,6 +78,10 @@ pub fn registry(settings: &SenderSettings) -> HashMap<String, Arc<dyn Sender>> {
     out.insert(
         "hookdeck".into(),
         Arc::new(hookdeck::HookdeckSender::new(s.clone())),
+    );
+    out.insert(
+        "azure_servicebus".into(),
+        Arc::new(azure_servicebus::AzureServiceBusSender::new(s.clone())),
     );
     out.insert(
         "gcp_pubsub".into(),

@@ -5,6 +5,7 @@
 mod alerts;
 mod binary;
 mod common;
+mod dest_azure_servicebus;
 mod dest_gcp_pubsub;
 mod dest_rabbitmq;
 mod destinations;
