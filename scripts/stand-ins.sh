@@ -5,14 +5,19 @@
 #   scripts/stand-ins.sh start-moto     AWS (SQS, Kinesis, S3, EventBridge) via moto_server on 127.0.0.1:${MOTO_PORT:-4566}
 #   scripts/stand-ins.sh start-pstest   GCP Pub/Sub via Google's pstest fake on 127.0.0.1:${PSTEST_PORT:-8085}
 #   scripts/stand-ins.sh start-kafka    Kafka via Tansu (Kafka-wire-compatible broker) on 127.0.0.1:${KAFKA_PORT:-9092}
+#   scripts/stand-ins.sh start-servicebus  Azure Service Bus via scripts/standins/sb_fake.py: AMQP on
+#                                       ${SERVICEBUS_HOST:-127.0.0.2}:5672, HTTP control on :${SERVICEBUS_CONTROL_PORT:-5673}
 #   scripts/stand-ins.sh start-all      all of them
-#   scripts/stand-ins.sh stop-moto | stop-pstest | stop-kafka | stop-all    stop what this script started (PID files)
+#   scripts/stand-ins.sh stop-moto | stop-pstest | stop-kafka | stop-servicebus | stop-all
+#                                       stop what this script started (PID files)
 #   scripts/stand-ins.sh status
 #
 # State (venvs, Go build, logs, PID files) lives in ${OUTPOST_STANDINS:-$HOME/.cache/outpost-rs/standins}.
 # Tests read TEST_AWS_ENDPOINT or TEST_AWS_SQS_ENDPOINT (default http://127.0.0.1:4566; moto serves
-# SQS, Kinesis, S3 and EventBridge), TEST_GCP_PUBSUB_EMULATOR_HOST (default 127.0.0.1:8085) and
-# TEST_KAFKA_BROKERS (default 127.0.0.1:9092).
+# SQS, Kinesis, S3 and EventBridge), TEST_GCP_PUBSUB_EMULATOR_HOST (default 127.0.0.1:8085),
+# TEST_KAFKA_BROKERS (default 127.0.0.1:9092), TEST_AZURE_SERVICEBUS_HOST (default 127.0.0.2;
+# Service Bus clients always dial port 5672) and TEST_AZURE_SERVICEBUS_CONTROL (default
+# http://127.0.0.2:5673).
 # The Kafka broker runs without SASL: this Tansu build has SCRAM only, and with --authentication
 # no user can be created (the admin API itself needs an authenticated client), so a client that
 # asks for SASL gets UnsupportedSaslMechanism.
@@ -25,6 +30,11 @@ STANDINS="${OUTPOST_STANDINS:-$HOME/.cache/outpost-rs/standins}"
 MOTO_PORT="${MOTO_PORT:-4566}"
 PSTEST_PORT="${PSTEST_PORT:-8085}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
+PROTON_VERSION="0.40.0"
+# The local RabbitMQ owns 127.0.0.1:5672 and Service Bus clients cannot be given another port.
+SERVICEBUS_HOST="${SERVICEBUS_HOST:-127.0.0.2}"
+SERVICEBUS_CONTROL_PORT="${SERVICEBUS_CONTROL_PORT:-5673}"
+SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST=127.0.0.1
 
 log() { echo "stand-ins: $*"; }
@@ -205,6 +215,40 @@ start_kafka() {
   log "kafka: tansu $("$tansu" --version | cut -d' ' -f2) ready on $HOST:$KAFKA_PORT (started in $((SECONDS - t1)) s)"
 }
 
+# Azure Service Bus: scripts/standins/sb_fake.py (AMQP 1.0 on python-qpid-proton, SAS-checked
+# CBS, entities created through its HTTP control API) in its own venv.
+
+start_servicebus() {
+  local dir="$STANDINS/servicebus" t0=$SECONDS
+  mkdir -p "$STANDINS"
+  if port_open "$SERVICEBUS_HOST" 5672 && port_open "$SERVICEBUS_HOST" "$SERVICEBUS_CONTROL_PORT"; then
+    log "servicebus: $SERVICEBUS_HOST:5672 already answers; leaving it"
+    return 0
+  fi
+  if port_open "$SERVICEBUS_HOST" 5672; then
+    die "servicebus: $SERVICEBUS_HOST:5672 is taken by something else (is a broker bound to 0.0.0.0:5672? bind it to 127.0.0.1)"
+  fi
+  if ! "$dir/bin/python" -c "import proton, sys; sys.exit(proton.VERSION != tuple(map(int, '$PROTON_VERSION'.split('.'))))" 2>/dev/null; then
+    log "servicebus: creating venv $dir with python-qpid-proton==$PROTON_VERSION"
+    if ! python3 -m venv --clear "$dir" >/dev/null 2>&1; then
+      apt_install python3-venv
+      python3 -m venv --clear "$dir"
+    fi
+    "$dir/bin/pip" install -q --disable-pip-version-check "python-qpid-proton==$PROTON_VERSION"
+    log "servicebus: installed in $((SECONDS - t0)) s"
+  else
+    log "servicebus: reusing $dir (python-qpid-proton $PROTON_VERSION)"
+  fi
+  local t1=$SECONDS
+  start_bg servicebus "$STANDINS/servicebus.pid" "$STANDINS/servicebus.log" \
+    "$dir/bin/python" "$SCRIPTS_DIR/standins/sb_fake.py" \
+    --listen "$SERVICEBUS_HOST:5672" --control "$SERVICEBUS_HOST:$SERVICEBUS_CONTROL_PORT"
+  wait_port "$SERVICEBUS_HOST" 5672 30 "$STANDINS/servicebus.pid" &&
+    wait_port "$SERVICEBUS_HOST" "$SERVICEBUS_CONTROL_PORT" 10 "$STANDINS/servicebus.pid" ||
+    { tail -n 20 "$STANDINS/servicebus.log" >&2 || true; die "sb_fake did not come up on $SERVICEBUS_HOST:5672"; }
+  log "servicebus: ready on amqp://$SERVICEBUS_HOST:5672, control http://$SERVICEBUS_HOST:$SERVICEBUS_CONTROL_PORT (started in $((SECONDS - t1)) s)"
+}
+
 # ---------------------------------------------------------------------------------------------
 
 stop_one() {
@@ -230,6 +274,7 @@ status() {
   if port_open "$HOST" "$MOTO_PORT"; then log "moto: up on $HOST:$MOTO_PORT"; else log "moto: down"; rc=1; fi
   if port_open "$HOST" "$PSTEST_PORT"; then log "pstest: up on $HOST:$PSTEST_PORT"; else log "pstest: down"; rc=1; fi
   if port_open "$HOST" "$KAFKA_PORT"; then log "kafka: up on $HOST:$KAFKA_PORT"; else log "kafka: down"; rc=1; fi
+  if port_open "$SERVICEBUS_HOST" 5672; then log "servicebus: up on $SERVICEBUS_HOST:5672"; else log "servicebus: down"; rc=1; fi
   return "$rc"
 }
 
@@ -237,14 +282,16 @@ case "${1:-}" in
   start-moto) start_moto ;;
   start-pstest) start_pstest ;;
   start-kafka) start_kafka ;;
-  start-all) start_moto; start_pstest; start_kafka ;;
+  start-servicebus) start_servicebus ;;
+  start-all) start_moto; start_pstest; start_kafka; start_servicebus ;;
   stop-moto) stop_one moto ;;
   stop-pstest) stop_one pstest ;;
   stop-kafka) stop_one kafka ;;
-  stop-all) stop_one moto; stop_one pstest; stop_one kafka ;;
+  stop-servicebus) stop_one servicebus ;;
+  stop-all) stop_one moto; stop_one pstest; stop_one kafka; stop_one servicebus ;;
   status) status ;;
   *)
-    echo "usage: $0 start-moto|start-pstest|start-kafka|start-all|stop-moto|stop-pstest|stop-kafka|stop-all|status" >&2
+    echo "usage: $0 start-moto|start-pstest|start-kafka|start-servicebus|start-all|stop-moto|stop-pstest|stop-kafka|stop-servicebus|stop-all|status" >&2
     exit 2
     ;;
 esac

@@ -8,9 +8,11 @@
 //! dropping it after a connection error so the next attempt reconnects.
 
 pub mod aws;
+pub mod azure_servicebus;
 pub mod cache;
 pub mod classify;
 pub mod envelope;
+pub mod gcp_pubsub;
 pub mod hookdeck;
 pub mod jmes;
 pub mod kafka;
@@ -80,6 +82,14 @@ pub fn registry(settings: &SenderSettings) -> HashMap<String, Arc<dyn Sender>> {
         Arc::new(hookdeck::HookdeckSender::new(s.clone())),
     );
     out.insert("kafka".into(), Arc::new(kafka::KafkaSender::new(s.clone())));
+    out.insert(
+        "azure_servicebus".into(),
+        Arc::new(azure_servicebus::AzureServiceBusSender::new(s.clone())),
+    );
+    out.insert(
+        "gcp_pubsub".into(),
+        Arc::new(gcp_pubsub::PubSubSender::new(s.clone())),
+    );
     out.insert(
         "rabbitmq".into(),
         Arc::new(rabbitmq::RabbitSender::new(s.clone())),

@@ -253,7 +253,7 @@ await step("list destination types", async () => {
   const types = await client.schemas.listDestinationTypes();
   check(Array.isArray(types), `got ${j(types)}`);
   const names = types.map((t) => t.type);
-  check(types.length === 9, `${types.length} destination types, want 9: ${j(names)}`);
+  check(types.length === EXPECTED_TYPES.length, `${types.length} destination types, want ${EXPECTED_TYPES.length}: ${j(names)}`);
   check(sameJSON([...names].sort(), [...EXPECTED_TYPES].sort()), `types = ${j(names)}`);
   const by = Object.fromEntries(types.map((t) => [t.type, t]));
   for (const name of ["webhook", "kafka"]) {

@@ -6,6 +6,8 @@ mod alerts;
 mod binary;
 mod common;
 mod dest_aws;
+mod dest_azure_servicebus;
+mod dest_gcp_pubsub;
 mod dest_hookdeck;
 mod dest_kafka;
 mod dest_rabbitmq;
