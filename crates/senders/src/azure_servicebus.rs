@@ -38,6 +38,8 @@ use tokio::sync::Mutex;
 const TRY_TIMEOUT: Duration = Duration::from_secs(15);
 /// Retries the SDK makes on transient failures within one attempt.
 const SDK_RETRIES: u32 = 1;
+/// Longest wait for a connection and its sender link.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// Where an `azure_servicebus` destination sends, and how it authenticates.
 #[derive(Clone, PartialEq)]
@@ -259,13 +261,23 @@ impl AzureServiceBusSender {
 
     async fn client(&self, dest: &Destination, t: &Target) -> Result<Arc<Client>, ConnectError> {
         let connect = || async {
-            Conn::connect(t)
-                .await
-                .map(|c| Mutex::new(Some(c)))
-                .map_err(|e| ConnectError {
+            // Opening the connection, `$cbs` and the sender link are not all bounded by the
+            // SDK's try timeout; a stuck handshake must fail this attempt, not the next ones.
+            match tokio::time::timeout(CONNECT_TIMEOUT, Conn::connect(t)).await {
+                Ok(r) => r.map(|c| Mutex::new(Some(c))).map_err(|e| ConnectError {
                     code: error_code(&e),
                     message: format!("connect to {} on {}: {}", t.entity, t.host, chain(&e)),
-                })
+                }),
+                Err(_) => Err(ConnectError {
+                    code: "timeout",
+                    message: format!(
+                        "connect to {} on {}: no answer within {} s",
+                        t.entity,
+                        t.host,
+                        CONNECT_TIMEOUT.as_secs()
+                    ),
+                }),
+            }
         };
         let c = self.clients.get_or_try_init(dest, connect).await?;
         if c.lock().await.is_some() {

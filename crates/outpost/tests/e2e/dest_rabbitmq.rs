@@ -196,3 +196,35 @@ async fn rabbitmq_signed_envelope_verifies() {
     assert_eq!(hd["event-id"], json!(id));
     assert!(h.server.stop().success());
 }
+
+#[tokio::test]
+async fn queue_destinations_that_never_answer_time_out_and_retry() {
+    // A listener that accepts connections (the kernel's backlog does) but never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let h = DestHarness::start(&[("DELIVERY_TIMEOUT_SECONDS", "1")]).await;
+    h.create(json!({
+        "type": "rabbitmq", "topics": ["t.rabbit"],
+        "config": {"server_url": addr, "exchange": "x"},
+        "credentials": {"username": "u", "password": "p"},
+    }))
+    .await;
+    h.create(json!({
+        "type": "kafka", "topics": ["t.kafka"],
+        "config": {"brokers": addr, "topic": "events"},
+    }))
+    .await;
+    for topic in ["t.rabbit", "t.kafka"] {
+        let id = h.publish(topic, r#"{"x":1}"#, json!({})).await;
+        for n in 1..=2 {
+            let a = h.attempt(&id, n).await;
+            assert_eq!(
+                (a["status"].as_str(), a["code"].as_str()),
+                (Some("failed"), Some("timeout")),
+                "{topic} attempt {n}: {a}"
+            );
+        }
+    }
+    drop(silent);
+    assert!(h.server.stop().success());
+}

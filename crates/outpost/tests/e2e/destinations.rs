@@ -16,13 +16,16 @@ pub struct DestHarness {
 
 impl DestHarness {
     /// Starts the server with `extra` settings on top of the e2e defaults (one retry after 1 s,
-    /// attempts logged at once).
+    /// attempts logged at once, a 20 s delivery timeout).
     pub async fn start(extra: &[(&str, &str)]) -> Self {
         let mut env = base_env();
         env.extend([
             ("RETRY_SCHEDULE", "1"),
             ("MAX_RETRY_LIMIT", "1"),
             ("LOG_BATCH_THRESHOLD_SECONDS", "0"),
+            // First deliveries open connections (TLS-less, but several round trips for AMQP
+            // 1.0 and Kafka); on a loaded 2-core machine they can exceed the 5 s default.
+            ("DELIVERY_TIMEOUT_SECONDS", "20"),
         ]);
         env.extend_from_slice(extra);
         let server = Server::start(&env).await;
