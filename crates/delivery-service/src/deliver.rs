@@ -51,9 +51,6 @@ pub struct Deliverer {
     pub fairness: Arc<Fairness>,
 }
 
-/// How long a task for a saturated slow destination waits before it is tried again.
-pub const DEFER_DELAY: Duration = Duration::from_secs(1);
-
 impl Deliverer {
     fn sender(&self, kind: &str) -> Arc<dyn Sender> {
         self.senders
@@ -106,15 +103,18 @@ impl Deliverer {
         }
         // Only the send counts towards a destination's slowness, not the wait for the claim.
         let slot_key = format!("{}/{}", task.event.tenant_id, task.destination_id);
-        let Some(_slot) = self
+        let _slot = match self
             .fairness
             .try_acquire(&slot_key, std::time::Instant::now())
-        else {
-            let deferred = self.defer(&task, DEFER_DELAY).await;
-            if let Err(e) = self.idempotency.release(&key).await {
-                tracing::warn!(error = %e, "Cannot release the delivery idempotency key.");
+        {
+            Ok(slot) => slot,
+            Err(after) => {
+                let deferred = self.defer(&task, after).await;
+                if let Err(e) = self.idempotency.release(&key).await {
+                    tracing::warn!(error = %e, "Cannot release the delivery idempotency key.");
+                }
+                return deferred;
             }
-            return deferred;
         };
         let outcome = self.attempt(&task, &dest).await;
         let settled = match outcome {

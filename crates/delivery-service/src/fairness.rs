@@ -1,8 +1,9 @@
 //! Isolation between destinations: one slow or hanging endpoint must not take every delivery
 //! slot of the process. A destination whose deliveries are in flight for longer than
 //! [`SLOW_AFTER`] may hold at most `slow_cap` slots once half of the process' slots are busy;
-//! a task that would exceed that is deferred (rescheduled a little later, without counting as
-//! an attempt) so its slot goes to the other destinations. A fast destination is never capped,
+//! a task that would exceed that is deferred (rescheduled, without counting as an attempt, for
+//! its turn at the rate the destination is being served) so its slot goes to the other
+//! destinations. A fast destination is never capped,
 //! so one busy healthy endpoint can still use the whole process, and a lone slow one can use
 //! half of it.
 
@@ -17,7 +18,15 @@ pub const SLOW_AFTER: Duration = Duration::from_secs(1);
 struct Slots {
     next: u64,
     started: HashMap<u64, Instant>,
+    /// When the next deferred task of this destination should come back: deferred tasks are
+    /// spread at the rate the destination is served, so each is deferred about once.
+    next_due: Option<Instant>,
 }
+
+/// Shortest deferral.
+pub const MIN_DEFER: Duration = Duration::from_secs(1);
+/// Longest deferral.
+pub const MAX_DEFER: Duration = Duration::from_secs(600);
 
 /// In-flight deliveries per destination.
 pub struct Fairness {
@@ -77,23 +86,32 @@ impl Fairness {
         (concurrency / 8).max(1)
     }
 
-    /// A slot for `dest` at `now`, or `None` when the destination is slow and at its cap.
-    pub fn try_acquire(self: &Arc<Self>, dest: &str, now: Instant) -> Option<Slot> {
+    /// A slot for `dest` at `now`, or, when the destination is slow and at its cap, how long to
+    /// defer the task: its turn at the rate the destination is served (its oldest delivery's
+    /// age spread over its slots), at least [`MIN_DEFER`].
+    pub fn try_acquire(self: &Arc<Self>, dest: &str, now: Instant) -> Result<Slot, Duration> {
         let mut guard = self.lock();
         let state = &mut *guard;
         let busy = state.total >= self.busy_from;
         let slots = state.by_dest.entry(dest.to_string()).or_default();
         if busy && slots.started.len() >= self.slow_cap {
-            let oldest = slots.started.values().min().copied();
-            if oldest.is_some_and(|t| now.saturating_duration_since(t) >= self.slow_after) {
-                return None;
+            let age = slots
+                .started
+                .values()
+                .min()
+                .map_or(Duration::ZERO, |t| now.saturating_duration_since(*t));
+            if age >= self.slow_after {
+                let spacing = age / u32::try_from(self.slow_cap).unwrap_or(u32::MAX);
+                let due = slots.next_due.unwrap_or(now).max(now + MIN_DEFER);
+                slots.next_due = Some(due + spacing);
+                return Err((due - now).min(MAX_DEFER));
             }
         }
         let id = slots.next;
         slots.next += 1;
         slots.started.insert(id, now);
         state.total += 1;
-        Some(Slot {
+        Ok(Slot {
             owner: self.clone(),
             dest: dest.to_string(),
             id,
@@ -123,7 +141,9 @@ mod tests {
     fn fast_destination_is_never_capped() {
         let f = Fairness::new(2, 8);
         let now = Instant::now();
-        let held: Vec<_> = (0..50).map(|_| f.try_acquire("d", now).unwrap()).collect();
+        let held: Vec<_> = (0..50)
+            .map(|_| f.try_acquire("d", now).ok().unwrap())
+            .collect();
         assert_eq!(f.in_flight("d"), 50);
         drop(held);
         assert_eq!((f.in_flight("d"), f.total()), (0, 0));
@@ -138,17 +158,19 @@ mod tests {
         // Alone, a slow destination may use half the process.
         slow.extend((0..2).map(|_| f.try_acquire("slow", later).unwrap()));
         assert_eq!(f.total(), 4);
-        assert!(
-            f.try_acquire("slow", later).is_none(),
-            "slow, at cap, process busy"
-        );
+        // Slow, at cap, process busy: deferred one after the other at its service rate (oldest
+        // delivery 1.5 s old over 2 slots: 750 ms apart), the first after 1 s.
+        let waits: Vec<Duration> = (0..3)
+            .map(|_| f.try_acquire("slow", later).err().unwrap())
+            .collect();
+        assert_eq!(waits, [1000, 1750, 2500].map(Duration::from_millis));
         let fast: Vec<_> = (0..4)
             .map(|_| f.try_acquire("fast", later).unwrap())
             .collect();
         assert_eq!(f.total(), 8);
         // Under the cap a slow destination still gets slots.
         slow.truncate(1);
-        assert!(f.try_acquire("slow", later).is_some());
+        assert!(f.try_acquire("slow", later).is_ok());
         drop(fast);
     }
 

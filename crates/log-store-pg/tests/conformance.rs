@@ -13,11 +13,8 @@ use outpost_test_support::log_store_suite::{attempt, attempt_query, entry, event
 use std::future::Future;
 
 fn admin_config() -> Config {
-    let url = outpost_test_support::service_addr(
-        "TEST_DATABASE_URL",
-        "postgres://postgres@127.0.0.1:5432/postgres",
-    );
-    url.parse()
+    outpost_test_support::postgres_url()
+        .parse()
         .expect("TEST_DATABASE_URL is a PostgreSQL connection string")
 }
 

@@ -337,26 +337,16 @@ impl Sender for AzureServiceBusSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use outpost_core::time::now_ms;
 
     const CS: &str = "Endpoint=sb://ns1.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=a2V5PQ==";
 
     fn dest(name: &str, cs: &str) -> Destination {
-        let now = now_ms();
-        Destination {
-            id: "des_1".into(),
-            tenant_id: "t".into(),
-            kind: "azure_servicebus".into(),
-            topics: vec!["*".into()],
-            filter: None,
-            config: [("name".to_string(), name.to_string())].into(),
-            credentials: [("connection_string".to_string(), cs.to_string())].into(),
-            delivery_metadata: None,
-            metadata: None,
-            created_at: now,
-            updated_at: now,
-            disabled_at: None,
-        }
+        crate::testing::destination(
+            "azure_servicebus",
+            "des_1",
+            &[("name", name)],
+            &[("connection_string", cs)],
+        )
     }
 
     #[test]

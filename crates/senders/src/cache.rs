@@ -92,24 +92,9 @@ impl<C> ClientCache<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use outpost_core::time::now_ms;
 
     fn dest(id: &str, url: &str) -> Destination {
-        let now = now_ms();
-        Destination {
-            id: id.into(),
-            tenant_id: "t".into(),
-            kind: "rabbitmq".into(),
-            topics: vec!["*".into()],
-            filter: None,
-            config: [("server_url".to_string(), url.to_string())].into(),
-            credentials: Default::default(),
-            delivery_metadata: None,
-            metadata: None,
-            created_at: now,
-            updated_at: now,
-            disabled_at: None,
-        }
+        crate::testing::destination("rabbitmq", id, &[("server_url", url)], &[])
     }
 
     #[tokio::test]

@@ -146,26 +146,11 @@ impl Sender for HookdeckSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use outpost_core::time::now_ms;
 
     #[test]
     fn builds_signed_request_with_metadata_headers() {
         let token = B64.encode("src_123:secret");
-        let now = now_ms();
-        let dest = Destination {
-            id: "des_1".into(),
-            tenant_id: "t".into(),
-            kind: "hookdeck".into(),
-            topics: vec!["*".into()],
-            filter: None,
-            config: Default::default(),
-            credentials: [("token".to_string(), token.clone())].into(),
-            delivery_metadata: None,
-            metadata: None,
-            created_at: now,
-            updated_at: now,
-            disabled_at: None,
-        };
+        let dest = crate::testing::destination("hookdeck", "des_1", &[], &[("token", &token)]);
         let event: Event = serde_json::from_value(json!({
             "id": "evt_1", "tenant_id": "t", "topic": "a", "eligible_for_retry": true,
             "time": "2024-01-01T00:00:00Z", "metadata": {}, "data": {"x": 1}

@@ -17,6 +17,8 @@ pub mod hookdeck;
 pub mod jmes;
 pub mod kafka;
 pub mod rabbitmq;
+#[cfg(test)]
+mod testing;
 
 use outpost_core::destination::Destination;
 use outpost_core::event::Event;

@@ -192,29 +192,9 @@ impl Sender for RabbitSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use outpost_core::time::now_ms;
 
     fn dest(config: &[(&str, &str)], creds: &[(&str, &str)]) -> Destination {
-        let now = now_ms();
-        let map = |kv: &[(&str, &str)]| {
-            kv.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        Destination {
-            id: "des_1".into(),
-            tenant_id: "t".into(),
-            kind: "rabbitmq".into(),
-            topics: vec!["*".into()],
-            filter: None,
-            config: map(config),
-            credentials: map(creds),
-            delivery_metadata: None,
-            metadata: None,
-            created_at: now,
-            updated_at: now,
-            disabled_at: None,
-        }
+        crate::testing::destination("rabbitmq", "des_1", config, creds)
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use outpost_stores::{Cipher, RedisSettings, RedisTenantStore, connect};
 
 fn settings() -> RedisSettings {
-    let addr = outpost_test_support::service_addr("TEST_REDIS_ADDR", "127.0.0.1:6379");
+    let addr = outpost_test_support::redis_addr();
     let (host, port) = addr.rsplit_once(':').expect("TEST_REDIS_ADDR is host:port");
     RedisSettings {
         host: host.into(),

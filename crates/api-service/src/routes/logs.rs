@@ -326,12 +326,24 @@ async fn get_attempt(
 ) -> Result<Response, ApiError> {
     let q = Query::parse(raw.as_deref());
     let tenant = single_scope(&auth, &q);
+    one_attempt(&s, &q, tenant.as_deref(), &id, None).await
+}
+
+/// One attempt of `tenant` (any when `None`), of `destination` when given, rendered as `q` asks.
+async fn one_attempt(
+    s: &AppState,
+    q: &Query,
+    tenant: Option<&str>,
+    id: &str,
+    destination: Option<&str>,
+) -> Result<Response, ApiError> {
     let r = s
         .logs
-        .get_attempt(tenant.as_deref(), &id)
+        .get_attempt(tenant, id)
         .await?
+        .filter(|r| destination.is_none_or(|d| r.attempt.destination_id == d))
         .ok_or_else(|| ApiError::msg(StatusCode::NOT_FOUND, "attempt not found"))?;
-    Ok(ok(&attempt_json(&s, &r, include(&q)).await?))
+    Ok(ok(&attempt_json(s, &r, include(q)).await?))
 }
 
 async fn list_destination_attempts(
@@ -355,11 +367,5 @@ async fn get_destination_attempt(
 ) -> Result<Response, ApiError> {
     let t = auth.tenant(&s, &tenant_id).await?;
     let q = Query::parse(raw.as_deref());
-    let r = s
-        .logs
-        .get_attempt(Some(&t.id), &attempt_id)
-        .await?
-        .filter(|r| r.attempt.destination_id == destination_id)
-        .ok_or_else(|| ApiError::msg(StatusCode::NOT_FOUND, "attempt not found"))?;
-    Ok(ok(&attempt_json(&s, &r, include(&q)).await?))
+    one_attempt(&s, &q, Some(&t.id), &attempt_id, Some(&destination_id)).await
 }

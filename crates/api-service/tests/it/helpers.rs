@@ -59,8 +59,7 @@ pub struct Resp {
 /// A Postgres log store on a fresh database (`TEST_DATABASE_URL` names the server).
 async fn fresh_pg() -> outpost_log_store_pg::PgLogStore {
     use outpost_log_store_pg::tokio_postgres;
-    let server = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let server = outpost_test_support::postgres_url();
     let name = outpost_test_support::unique("api").to_ascii_lowercase();
     let (client, conn) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
         .await
@@ -70,8 +69,8 @@ async fn fresh_pg() -> outpost_log_store_pg::PgLogStore {
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
         .unwrap();
-    let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-    let store = outpost_log_store_pg::PgLogStore::connect(&format!("{base}/{name}"), 4)
+    let url = outpost_test_support::database_url(&server, &name);
+    let store = outpost_log_store_pg::PgLogStore::connect(&url, 4)
         .await
         .unwrap();
     store.migrator().apply().await.unwrap();
@@ -98,7 +97,7 @@ pub async fn spawn(which: Store, tweak: impl FnOnce(&mut ApiSettings)) -> App {
     let store: Arc<dyn TenantStore> = match which {
         Store::Memory | Store::Postgres => Arc::new(MemoryTenantStore::new()),
         Store::Redis => {
-            let addr = outpost_test_support::service_addr("TEST_REDIS_ADDR", "127.0.0.1:6379");
+            let addr = outpost_test_support::redis_addr();
             let (host, port) = addr.rsplit_once(':').unwrap();
             let client = outpost_stores::connect(&outpost_stores::RedisSettings {
                 host: host.into(),

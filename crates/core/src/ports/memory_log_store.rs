@@ -5,6 +5,7 @@ use super::page::{Dir, Page, PageRequest};
 use crate::StoreError;
 use crate::event::{AttemptStatus, Event, LogEntry};
 use crate::metrics::{AggregateQuery, AggregateRow};
+use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
@@ -202,8 +203,7 @@ impl LogStore for MemoryLogStore {
 
     async fn event_aggregates(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, StoreError> {
         let i = self.lock();
-        let mut groups: BTreeMap<(Option<i64>, BTreeMap<String, String>), AggregateRow> =
-            BTreeMap::new();
+        let mut groups = Groups::new();
         for e in i
             .events
             .values()
@@ -234,20 +234,7 @@ impl LogStore for MemoryLogStore {
                 if !pass {
                     continue;
                 }
-                let dims: BTreeMap<String, String> = q
-                    .dimensions
-                    .iter()
-                    .filter_map(|d| value(d).map(|v| (d.clone(), v)))
-                    .collect();
-                let bucket = q.granularity.map(|g| g.bucket_start(e.time));
-                let row = groups
-                    .entry((bucket.map(|b| b.timestamp_millis()), dims.clone()))
-                    .or_insert_with(|| AggregateRow {
-                        bucket,
-                        dims,
-                        ..Default::default()
-                    });
-                row.count += 1;
+                group_row(&mut groups, q, e.time, value).count += 1;
             }
         }
         Ok(groups.into_values().collect())
@@ -258,8 +245,7 @@ impl LogStore for MemoryLogStore {
         q: &AggregateQuery,
     ) -> Result<Vec<AggregateRow>, StoreError> {
         let i = self.lock();
-        let mut groups: BTreeMap<(Option<i64>, BTreeMap<String, String>), AggregateRow> =
-            BTreeMap::new();
+        let mut groups = Groups::new();
         for r in i
             .attempts
             .values()
@@ -289,19 +275,7 @@ impl LogStore for MemoryLogStore {
             {
                 continue;
             }
-            let dims: BTreeMap<String, String> = q
-                .dimensions
-                .iter()
-                .filter_map(|d| value(d).map(|v| (d.clone(), v)))
-                .collect();
-            let bucket = q.granularity.map(|g| g.bucket_start(a.time));
-            let row = groups
-                .entry((bucket.map(|b| b.timestamp_millis()), dims.clone()))
-                .or_insert_with(|| AggregateRow {
-                    bucket,
-                    dims,
-                    ..Default::default()
-                });
+            let row = group_row(&mut groups, q, a.time, value);
             row.count += 1;
             match a.status {
                 AttemptStatus::Success => row.successful += 1,
@@ -320,4 +294,29 @@ impl LogStore for MemoryLogStore {
         }
         Ok(groups.into_values().collect())
     }
+}
+
+/// Aggregate rows by (bucket start in ms, dimension values).
+type Groups = BTreeMap<(Option<i64>, BTreeMap<String, String>), AggregateRow>;
+
+/// The row of the group of a record at `time` whose dimension values `value` gives.
+fn group_row<'g>(
+    groups: &'g mut Groups,
+    q: &AggregateQuery,
+    time: Timestamp,
+    value: impl Fn(&str) -> Option<String>,
+) -> &'g mut AggregateRow {
+    let dims: BTreeMap<String, String> = q
+        .dimensions
+        .iter()
+        .filter_map(|d| value(d).map(|v| (d.clone(), v)))
+        .collect();
+    let bucket = q.granularity.map(|g| g.bucket_start(time));
+    groups
+        .entry((bucket.map(|b| b.timestamp_millis()), dims.clone()))
+        .or_insert_with(|| AggregateRow {
+            bucket,
+            dims,
+            ..Default::default()
+        })
 }

@@ -2,8 +2,8 @@
 //! auto-disable, reset on success, exhausted retries once per window, every operator event
 //! signed.
 
+use crate::api::{Api, base_env};
 use crate::common::*;
-use crate::pipeline::{Api, base_env};
 use hmac::{Hmac, Mac};
 use outpost_test_support::receiver::{Received, Receiver, Reply};
 use serde_json::{Value, json};

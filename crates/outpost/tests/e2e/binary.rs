@@ -87,7 +87,7 @@ fn split_modes_require_shared_infrastructure() {
 
 #[tokio::test]
 async fn redis_mode_persists_across_restarts() {
-    let addr = std::env::var("TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into());
+    let addr = outpost_test_support::redis_addr();
     let (host, port) = addr.rsplit_once(':').unwrap();
     let dep = outpost_test_support::unique("bin");
     let env = [

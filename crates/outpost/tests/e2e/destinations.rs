@@ -3,8 +3,8 @@
 //! event and wait for its attempt in the log. Each type's test reads the message back from the
 //! type's local stand-in (see `scripts/stand-ins.sh`).
 
+use crate::api::{Api, base_env};
 use crate::common::Server;
-use crate::pipeline::{Api, base_env};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 

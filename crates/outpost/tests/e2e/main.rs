@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod alerts;
+mod api;
 mod binary;
 mod common;
 mod dest_aws;
@@ -12,5 +13,7 @@ mod dest_hookdeck;
 mod dest_kafka;
 mod dest_rabbitmq;
 mod destinations;
-pub mod pipeline;
+mod pipeline;
 mod scaling;
+mod split;
+mod split_faults;

@@ -2,8 +2,9 @@
 //! Every event is delivered, each retry runs once, each attempt is logged once, and stopping
 //! one replica of each service mid-run loses nothing.
 
+use crate::api::Api;
 use crate::common::*;
-use crate::pipeline::{Api, split_env, start_service};
+use crate::split::{split_env, start_service};
 use outpost_test_support::receiver::{Receiver, Reply};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};

@@ -221,30 +221,10 @@ where
 pub(crate) mod tests {
     use super::*;
     use outpost_core::event::Event;
-    use outpost_core::time::now_ms;
     use serde_json::json;
 
     pub(crate) fn dest(kind: &str, config: &[(&str, &str)], creds: &[(&str, &str)]) -> Destination {
-        let now = now_ms();
-        let map = |kv: &[(&str, &str)]| {
-            kv.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        Destination {
-            id: "des_aws".into(),
-            tenant_id: "t".into(),
-            kind: kind.into(),
-            topics: vec!["*".into()],
-            filter: None,
-            config: map(config),
-            credentials: map(creds),
-            delivery_metadata: None,
-            metadata: None,
-            created_at: now,
-            updated_at: now,
-            disabled_at: None,
-        }
+        crate::testing::destination(kind, "des_aws", config, creds)
     }
 
     pub(crate) fn event(data: &str) -> Event {

@@ -5,26 +5,7 @@ use outpost_core::time::now_ms;
 use rskafka::client::error::RequestContext;
 
 fn dest(config: &[(&str, &str)], creds: &[(&str, &str)]) -> Destination {
-    let now = now_ms();
-    let map = |kv: &[(&str, &str)]| {
-        kv.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    };
-    Destination {
-        id: "des_1".into(),
-        tenant_id: "t".into(),
-        kind: "kafka".into(),
-        topics: vec!["*".into()],
-        filter: None,
-        config: map(config),
-        credentials: map(creds),
-        delivery_metadata: None,
-        metadata: None,
-        created_at: now,
-        updated_at: now,
-        disabled_at: None,
-    }
+    crate::testing::destination("kafka", "des_1", config, creds)
 }
 
 fn event(id: &str, data: &str) -> Event {

@@ -1,0 +1,101 @@
+//! Split services (api, delivery, log as separate processes) on the local Redis, RabbitMQ and
+//! PostgreSQL, isolated per test by unique names.
+
+use crate::api::base_env;
+use crate::common::*;
+
+/// Environment of split services on the local Redis and RabbitMQ, isolated by unique names.
+/// Dropping it deletes the test's RabbitMQ exchange and queues.
+pub struct SplitEnv {
+    vars: Vec<(&'static str, String)>,
+    _topology: outpost_test_support::rabbit::TopologyGuard,
+}
+
+impl std::ops::Deref for SplitEnv {
+    type Target = Vec<(&'static str, String)>;
+    fn deref(&self) -> &Self::Target {
+        &self.vars
+    }
+}
+
+impl std::ops::DerefMut for SplitEnv {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.vars
+    }
+}
+
+/// A [`SplitEnv`] with fresh names, a fresh migrated database and free ports.
+pub fn split_env() -> SplitEnv {
+    let redis = outpost_test_support::redis_addr();
+    let (rhost, rport) = redis.rsplit_once(':').unwrap();
+    let rabbit = std::env::var("TEST_RABBITMQ_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+    let id = outpost_test_support::unique("e2e");
+    let mut env: Vec<(&'static str, String)> = base_env()
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
+    env.extend([
+        ("REDIS_HOST", rhost.to_string()),
+        ("REDIS_PORT", rport.to_string()),
+        ("AES_ENCRYPTION_SECRET", "aes".to_string()),
+        ("DEPLOYMENT_ID", id.clone()),
+        ("RABBITMQ_SERVER_URL", rabbit.clone()),
+        ("RABBITMQ_EXCHANGE", id.clone()),
+        ("RABBITMQ_DELIVERY_QUEUE", format!("{id}-delivery")),
+        ("RABBITMQ_LOG_QUEUE", format!("{id}-log")),
+        ("LOG_BATCH_THRESHOLD_SECONDS", "0".to_string()),
+    ]);
+    let grpc = free_port();
+    env.push(("LOG_GRPC_PORT", grpc.to_string()));
+    env.push(("LOG_GRPC_URL", format!("http://127.0.0.1:{grpc}")));
+    env.push(("POSTGRES_URL", fresh_database(&id)));
+    let e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = base_cmd(&["migrate", "apply", "--yes"], &e)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "migrate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let queues = ["delivery", "log"]
+        .iter()
+        .flat_map(|q| [format!("{id}-{q}"), format!("{id}-{q}.dlq")])
+        .collect();
+    let topology =
+        outpost_test_support::rabbit::TopologyGuard::new(&rabbit, vec![id.clone()], queues);
+    SplitEnv {
+        vars: env,
+        _topology: topology,
+    }
+}
+
+/// Creates an empty database on the local PostgreSQL (`TEST_DATABASE_URL` names the server)
+/// and returns its URL.
+fn fresh_database(id: &str) -> String {
+    let server = outpost_test_support::postgres_url();
+    let name = id.replace('-', "_").to_ascii_lowercase();
+    let out = std::process::Command::new("psql")
+        .args([
+            server.as_str(),
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .output()
+        .expect("psql (the PostgreSQL client)");
+    assert!(
+        out.status.success(),
+        "create database: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    outpost_test_support::database_url(&server, &name)
+}
+
+pub async fn start_service(env: &[(&'static str, String)], svc: &'static str) -> Server {
+    let mut e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    e.push(("SERVICE", svc));
+    Server::start(&e).await
+}
