@@ -88,7 +88,7 @@ impl Fairness {
 
     /// A slot for `dest` at `now`, or, when the destination is slow and at its cap, how long to
     /// defer the task: its turn at the rate the destination is served (its oldest delivery's
-    /// age spread over its slots), at least [`MIN_DEFER`].
+    /// age spread over the deliveries it has in flight), at least [`MIN_DEFER`].
     pub fn try_acquire(self: &Arc<Self>, dest: &str, now: Instant) -> Result<Slot, Duration> {
         let mut guard = self.lock();
         let state = &mut *guard;
@@ -101,7 +101,9 @@ impl Fairness {
                 .min()
                 .map_or(Duration::ZERO, |t| now.saturating_duration_since(*t));
             if age >= self.slow_after {
-                let spacing = age / u32::try_from(self.slow_cap).unwrap_or(u32::MAX);
+                // It completes about `in flight` deliveries per `age`.
+                let in_flight = u32::try_from(slots.started.len()).unwrap_or(u32::MAX);
+                let spacing = age / in_flight.max(1);
                 let due = slots.next_due.unwrap_or(now).max(now + MIN_DEFER);
                 slots.next_due = Some(due + spacing);
                 return Err((due - now).min(MAX_DEFER));
@@ -159,11 +161,11 @@ mod tests {
         slow.extend((0..2).map(|_| f.try_acquire("slow", later).unwrap()));
         assert_eq!(f.total(), 4);
         // Slow, at cap, process busy: deferred one after the other at its service rate (oldest
-        // delivery 1.5 s old over 2 slots: 750 ms apart), the first after 1 s.
+        // delivery 1.5 s old, 4 in flight: 375 ms apart), the first after 1 s.
         let waits: Vec<Duration> = (0..3)
             .map(|_| f.try_acquire("slow", later).err().unwrap())
             .collect();
-        assert_eq!(waits, [1000, 1750, 2500].map(Duration::from_millis));
+        assert_eq!(waits, [1000, 1375, 1750].map(Duration::from_millis));
         let fast: Vec<_> = (0..4)
             .map(|_| f.try_acquire("fast", later).unwrap())
             .collect();
