@@ -5,6 +5,7 @@
 mod auth;
 mod destinations;
 mod helpers;
+mod isolation;
 mod logs;
 mod meta;
 mod metrics;
