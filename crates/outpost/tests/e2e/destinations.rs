@@ -112,3 +112,62 @@ pub fn assert_metadata(headers: &Value, event_id: &str, topic: &str, metadata: &
         assert_eq!(&headers[k], v, "metadata {k}: {headers}");
     }
 }
+
+/// Credentials given to destinations never appear in the service's logs, even at debug level
+/// and when deliveries fail with errors that name the endpoint.
+#[tokio::test]
+async fn destination_credentials_are_never_logged() {
+    let closed = format!("127.0.0.1:{}", crate::common::free_port());
+    let h = DestHarness::start(&[
+        ("LOG_LEVEL", "debug"),
+        ("DESTINATIONS_WEBHOOK_ALLOWED_CIDRS", "127.0.0.0/8"),
+    ])
+    .await;
+    let secrets = [
+        "whsec-Sup3rSecretWebhook",
+        "Sup3rSecretRabbitPassword",
+        "Sup3rSecretAwsKeySecret",
+        "Sup3rSecretKafkaPassword",
+        "U3VwM3JTZWNyZXRTYXNLZXk=",
+    ];
+    for body in [
+        json!({"type": "webhook", "config": {"url": format!("http://{closed}/hook")},
+               "credentials": {"secret": secrets[0]}}),
+        json!({"type": "rabbitmq", "config": {"server_url": closed, "exchange": "x"},
+               "credentials": {"username": "u", "password": secrets[1]}}),
+        json!({"type": "aws_sqs", "config": {"queue_url": format!("http://{closed}/123456789012/q")},
+               "credentials": {"key": "AKIAEXAMPLE", "secret": secrets[2]}}),
+        json!({"type": "kafka", "config": {"brokers": closed, "topic": "t", "sasl_mechanism": "plain"},
+               "credentials": {"username": "u", "password": secrets[3]}}),
+        json!({"type": "azure_servicebus", "config": {"name": "q"},
+               "credentials": {"connection_string": format!(
+                   "Endpoint=sb://127.0.0.3;SharedAccessKeyName=k;SharedAccessKey={};UseDevelopmentEmulator=true",
+                   secrets[4])}}),
+    ] {
+        h.create(body).await;
+    }
+    let id = h.publish("any", r#"{"x":1}"#, json!({})).await;
+    // Five destinations, two attempts each, all failing.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, b) = h
+            .api
+            .call(
+                reqwest::Method::GET,
+                &format!("/attempts?tenant_id={}&event_id={id}&limit=100", h.tenant),
+                None,
+            )
+            .await;
+        if b["models"].as_array().is_some_and(|m| m.len() >= 10) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "attempts not logged: {b}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = std::fs::read_to_string(&h.server.log).unwrap();
+    assert!(log.contains("Delivery attempted."), "the log is read");
+    for s in secrets {
+        assert!(!log.contains(s), "secret {s} appears in the log");
+    }
+    assert!(h.server.stop().success());
+}
