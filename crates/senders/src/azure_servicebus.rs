@@ -168,21 +168,6 @@ pub fn error_code(e: &(dyn std::error::Error + 'static)) -> &'static str {
     classify::network_code(e).unwrap_or("ERR")
 }
 
-/// An error and its sources, joined by `: ` (repeated texts once).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(inner) = cur {
-        let text = inner.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        cur = inner.source();
-    }
-    s
-}
-
 /// A connected client and its sender link to the entity.
 pub struct Conn {
     client: ServiceBusClient<azservicebus::core::BasicRetryPolicy>,
@@ -204,7 +189,7 @@ impl Conn {
                 .new_from_connection_string(t.connection_string.as_str(), options)
                 .await?
         } else {
-            ensure_crypto_provider();
+            crate::ensure_crypto_provider();
             ServiceBusClient::new_from_connection_string(t.connection_string.as_str(), options)
                 .await?
         };
@@ -229,15 +214,6 @@ impl Conn {
             };
             let _ = tokio::time::timeout(Duration::from_secs(5), close).await;
         });
-    }
-}
-
-/// Installs aws-lc-rs as the process's rustls provider unless one is installed already (the
-/// TLS connection cannot pick one itself when the build enables more than one).
-fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race to another installer is fine: a provider is then in place.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     }
 }
 
@@ -266,7 +242,12 @@ impl AzureServiceBusSender {
             match tokio::time::timeout(CONNECT_TIMEOUT, Conn::connect(t)).await {
                 Ok(r) => r.map(|c| Mutex::new(Some(c))).map_err(|e| ConnectError {
                     code: error_code(&e),
-                    message: format!("connect to {} on {}: {}", t.entity, t.host, chain(&e)),
+                    message: format!(
+                        "connect to {} on {}: {}",
+                        t.entity,
+                        t.host,
+                        classify::chain_text(&e)
+                    ),
                 }),
                 Err(_) => Err(ConnectError {
                     code: "timeout",
@@ -328,7 +309,10 @@ impl Sender for AzureServiceBusSender {
                     c.close();
                     self.clients.evict(dest);
                 }
-                SendResult::failed(code, format!("send to {}: {}", t.entity, chain(&e)))
+                SendResult::failed(
+                    code,
+                    format!("send to {}: {}", t.entity, classify::chain_text(&e)),
+                )
             }
         }
     }
@@ -445,7 +429,7 @@ mod tests {
                 error_code(&err),
                 "connection_refused",
                 "{cs}: {}",
-                chain(&err)
+                classify::chain_text(&err)
             );
         }
     }

@@ -206,7 +206,7 @@ impl Client {
             (Some(host), _) => Environment::Emulator(host.clone()),
             (None, Ok(host)) if !host.trim().is_empty() => Environment::Emulator(host),
             (None, _) => {
-                ensure_crypto_provider();
+                crate::ensure_crypto_provider();
                 let err = |what: &str, e: &dyn std::fmt::Display| ConnectError {
                     code: "ERR",
                     message: format!("credentials.service_account_json: {what}: {e}"),
@@ -229,7 +229,11 @@ impl Client {
             .await
             .map_err(|e| ConnectError {
                 code: classify::network_code(&e).unwrap_or("ERR"),
-                message: format!("connect to Pub/Sub ({}): {}", where_to(t), chain(&e)),
+                message: format!(
+                    "connect to Pub/Sub ({}): {}",
+                    where_to(t),
+                    classify::chain_text(&e)
+                ),
             })?;
         Ok(Self { conn })
     }
@@ -244,31 +248,6 @@ fn where_to(t: &Target) -> String {
     match &t.emulator {
         Some(h) => format!("emulator {h}"),
         None => PUBSUB.to_string(),
-    }
-}
-
-/// An error and its sources, joined by `: `.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(inner) = cur {
-        let text = inner.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        cur = inner.source();
-    }
-    s
-}
-
-/// Installs aws-lc-rs as the process's rustls provider unless one is installed already: the
-/// Google TLS connection goes through tonic's rustls, which cannot pick a provider itself when
-/// the build enables more than one.
-fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race to another installer is fine: a provider is then in place.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     }
 }
 

@@ -75,6 +75,16 @@ impl SenderSettings {
     }
 }
 
+/// Installs aws-lc-rs as the process's rustls provider unless one is installed already: TLS
+/// clients (tonic for Pub/Sub, fe2o3 for Service Bus) cannot pick one themselves when the build
+/// enables more than one provider.
+pub(crate) fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another installer is fine: a provider is then in place.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    }
+}
+
 /// The senders of every type this crate implements, by destination type.
 pub fn registry(settings: &SenderSettings) -> HashMap<String, Arc<dyn Sender>> {
     let s = Arc::new(settings.clone());

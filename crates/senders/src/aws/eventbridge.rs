@@ -5,7 +5,7 @@
 //! detail, so other data fails the attempt with `ERR`. An entry EventBridge refuses
 //! (`FailedEntryCount > 0`) is a failed attempt carrying the entry's error code and message.
 
-use super::{Connection, cached_client, config_value, connection, failure, required_config};
+use super::{Connection, cached_client, config_value, connection, failed_send, required_config};
 use crate::cache::ClientCache;
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::primitives::DateTime;
@@ -122,13 +122,7 @@ impl Sender for EventBridgeSender {
                     None => SendResult::failed("ERR", "PutEvents returned no entry"),
                 }
             }
-            Err(e) => {
-                let f = failure("PutEvents", &e);
-                if f.evict {
-                    self.clients.evict(dest);
-                }
-                f.result()
-            }
+            Err(e) => failed_send(&self.clients, dest, "PutEvents", &e),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! `config.partition_key_template` (JMESPath) evaluated over that same document, falling back to
 //! the event id when the template is absent, fails or yields nothing.
 
-use super::{Connection, cached_client, config_value, connection, failure, required_config};
+use super::{Connection, cached_client, config_value, connection, failed_send, required_config};
 use crate::SenderSettings;
 use crate::cache::ClientCache;
 use crate::jmes::{KeyTemplate, partition_key};
@@ -126,13 +126,7 @@ impl Sender for KinesisSender {
                 "sequence_number": out.sequence_number(),
                 "partition_key": rec.partition_key,
             })),
-            Err(e) => {
-                let f = failure("PutRecord", &e);
-                if f.evict {
-                    self.clients.evict(dest);
-                }
-                f.result()
-            }
+            Err(e) => failed_send(&self.clients, dest, "PutRecord", &e),
         }
     }
 }
@@ -140,14 +134,7 @@ impl Sender for KinesisSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::tests::{CREDS, dest, event};
-
-    fn md() -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("event-id".to_string(), "evt_1".to_string()),
-            ("topic".to_string(), "user.created".to_string()),
-        ])
-    }
+    use crate::aws::tests::{CREDS, dest, event, md};
 
     #[test]
     fn wraps_data_with_metadata_and_keys_by_template() {

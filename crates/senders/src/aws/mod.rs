@@ -170,6 +170,25 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The failed attempt of the SDK operation `op`, dropping `dest`'s cached client when the
+/// connection may be broken.
+pub fn failed_send<C, E, R>(
+    clients: &ClientCache<C>,
+    dest: &Destination,
+    op: &str,
+    err: &SdkError<E, R>,
+) -> SendResult
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let f = failure(op, err);
+    if f.evict {
+        clients.evict(dest);
+    }
+    f.result()
+}
+
 /// Classifies the error of the SDK operation `op` (e.g. `SendMessage`).
 pub fn failure<E, R>(op: &str, err: &SdkError<E, R>) -> Failure
 where
@@ -234,6 +253,14 @@ pub(crate) mod tests {
             "data": serde_json::from_str::<serde_json::Value>(data).unwrap()
         }))
         .unwrap()
+    }
+
+    /// The system metadata of `event()`.
+    pub(crate) fn md() -> std::collections::BTreeMap<String, String> {
+        std::collections::BTreeMap::from([
+            ("event-id".to_string(), "evt_1".to_string()),
+            ("topic".to_string(), "user.created".to_string()),
+        ])
     }
 
     pub(crate) const CREDS: &[(&str, &str)] = &[("key", "AKIA"), ("secret", "s3cr3t")];

@@ -5,7 +5,7 @@
 //! event's time in UTC; an empty or null key fails the attempt. With `config.endpoint` the
 //! bucket is addressed path-style (`<endpoint>/<bucket>/<key>`).
 
-use super::{Connection, cached_client, config_value, connection, failure, required_config};
+use super::{Connection, cached_client, config_value, connection, failed_send, required_config};
 use crate::SenderSettings;
 use crate::cache::ClientCache;
 use crate::jmes::KeyTemplate;
@@ -161,13 +161,7 @@ impl Sender for S3Sender {
             .await;
         match put {
             Ok(_) => SendResult::ok(json!({"bucket": t.bucket, "key": key})),
-            Err(e) => {
-                let f = failure("PutObject", &e);
-                if f.evict {
-                    self.clients.evict(dest);
-                }
-                f.result()
-            }
+            Err(e) => failed_send(&self.clients, dest, "PutObject", &e),
         }
     }
 }
@@ -175,14 +169,7 @@ impl Sender for S3Sender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::tests::{CREDS, dest, event};
-
-    fn md() -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("event-id".to_string(), "evt_1".to_string()),
-            ("topic".to_string(), "user.created".to_string()),
-        ])
-    }
+    use crate::aws::tests::{CREDS, dest, event, md};
 
     #[test]
     fn default_key_is_event_time_and_id() {

@@ -4,7 +4,7 @@
 //! `us-east-1`; `config.endpoint` replaces the service endpoint. A queue URL on a host that is
 //! not AWS's (a local stand-in) is also the endpoint when `config.endpoint` is not set.
 
-use super::{Connection, cached_client, config_value, connection, failure, is_http_url};
+use super::{Connection, cached_client, config_value, connection, failed_send, is_http_url};
 use crate::SenderSettings;
 use crate::cache::ClientCache;
 use aws_sdk_sqs::Client;
@@ -140,13 +140,7 @@ impl Sender for SqsSender {
             .await;
         match sent {
             Ok(_) => SendResult::ok(json!({})),
-            Err(e) => {
-                let f = failure("SendMessage", &e);
-                if f.evict {
-                    self.clients.evict(dest);
-                }
-                f.result()
-            }
+            Err(e) => failed_send(&self.clients, dest, "SendMessage", &e),
         }
     }
 }

@@ -199,7 +199,7 @@ impl std::fmt::Display for KafkaError {
         match self {
             KafkaError::TopicNotFound(t) => write!(f, "Unknown Topic Or Partition: topic {t:?}"),
             KafkaError::Tls(e) => write!(f, "TLS configuration: {e}"),
-            KafkaError::Client(e) => write!(f, "{}", chain_text(e)),
+            KafkaError::Client(e) => write!(f, "{}", crate::classify::chain_text(e)),
         }
     }
 }
@@ -220,21 +220,6 @@ impl KafkaError {
     }
 }
 
-/// An error's message with its sources (skipping a source whose text the outer one repeats).
-fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        cur = s.source();
-    }
-    text
-}
-
 /// The attempt code of a failure (spec §5.10): a broker's error code when there is one, else
 /// the wording of the connection failure.
 pub fn error_code(e: &KafkaError) -> &'static str {
@@ -244,7 +229,7 @@ pub fn error_code(e: &KafkaError) -> &'static str {
         KafkaError::Client(ClientError::ServerError { protocol_error, .. }) => {
             protocol_code(protocol_error)
         }
-        KafkaError::Client(e) => text_code(&chain_text(e).to_ascii_lowercase()),
+        KafkaError::Client(e) => text_code(&crate::classify::chain_text(e).to_ascii_lowercase()),
     }
 }
 
