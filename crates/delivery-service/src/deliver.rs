@@ -164,20 +164,27 @@ impl Deliverer {
         );
         let due = now_ms() + chrono::Duration::from_std(after).unwrap_or_default();
         let scheduled = match serde_json::to_vec(task) {
-            Ok(payload) => self.scheduler.schedule(&id, due, payload).await.is_ok(),
-            Err(_) => false,
+            Ok(payload) => self
+                .scheduler
+                .schedule(&id, due, payload)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
         };
-        if scheduled {
-            tracing::debug!(
-                tenant_id = %task.event.tenant_id,
-                destination_id = %task.destination_id,
-                event_id = %task.event.id,
-                "Destination saturated by slow deliveries; task deferred."
-            );
-            Outcome::Ack
-        } else {
-            tracing::warn!("Cannot defer a task; the broker will redeliver it.");
-            Outcome::Nack
+        match scheduled {
+            Ok(()) => {
+                tracing::debug!(
+                    tenant_id = %task.event.tenant_id,
+                    destination_id = %task.destination_id,
+                    event_id = %task.event.id,
+                    "Destination saturated by slow deliveries; task deferred."
+                );
+                Outcome::Ack
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot defer a task; the broker will redeliver it.");
+                Outcome::Nack
+            }
         }
     }
 

@@ -336,11 +336,12 @@ async fn built_http_emitter_delivers_signed_events() {
 mod rabbitmq {
     use super::*;
     use lapin::options::{
-        BasicGetOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
-        QueueDeclareOptions, QueueDeleteOptions,
+        ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
+        QueueDeleteOptions,
     };
     use lapin::types::FieldTable;
     use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
+    use outpost_test_support::rabbit::get_one;
     use outpost_test_support::unique;
     use std::future::Future;
 
@@ -412,21 +413,6 @@ mod rabbitmq {
         }
     }
 
-    async fn get_one(channel: &Channel, queue: &str) -> lapin::message::BasicGetMessage {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Some(m) = channel
-                .basic_get(queue.into(), BasicGetOptions { no_ack: true })
-                .await
-                .unwrap()
-            {
-                return m;
-            }
-            assert!(Instant::now() < deadline, "no message on {queue}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
     #[tokio::test]
     async fn rabbitmq_sink_publishes_envelope_with_topic_routing_key() {
         with_exchange(|exchange, queue, channel| async move {
@@ -436,7 +422,7 @@ mod rabbitmq {
                 let ev = event(topic);
                 let body = serde_json::to_vec(&ev).unwrap();
                 sink.send(&ev, &body).await.unwrap();
-                let m = get_one(&channel, &queue).await;
+                let m = get_one(&channel, &queue, Duration::from_secs(5)).await;
                 assert_eq!(m.delivery.data, body);
                 assert_eq!(m.delivery.routing_key.as_str(), topic);
                 assert_eq!(m.delivery.exchange.as_str(), exchange);
@@ -460,7 +446,7 @@ mod rabbitmq {
             em.emit("attempt.failed", Some("t1"), json!({"n": 1}))
                 .await
                 .unwrap();
-            let m = get_one(&channel, &queue).await;
+            let m = get_one(&channel, &queue, Duration::from_secs(5)).await;
             assert_eq!(m.delivery.routing_key.as_str(), "attempt.failed");
             let v: serde_json::Value = serde_json::from_slice(&m.delivery.data).unwrap();
             assert_eq!(v["data"], json!({"n": 1}));
@@ -471,7 +457,7 @@ mod rabbitmq {
             sink.send(&ev, &body)
                 .await
                 .expect("reconnects on the next send");
-            let m = get_one(&channel, &queue).await;
+            let m = get_one(&channel, &queue, Duration::from_secs(5)).await;
             assert_eq!(m.delivery.data, body);
         })
         .await;

@@ -1,6 +1,6 @@
 //! Removal of the RabbitMQ topology a test declared under unique names, so that repeated runs
 //! leave the shared local broker as they found it (hundreds of leftover quorum queues make a
-//! small broker stop answering).
+//! small broker stop answering), and reading a test queue.
 
 /// Exchanges and queues to delete from the broker at `url` when this guard is dropped, which
 /// happens at the end of the test even when it panicked.
@@ -34,6 +34,32 @@ impl Drop for TopologyGuard {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Waits up to `within` for one message on `queue` (taken without an ack) and returns it.
+pub async fn get_one(
+    channel: &lapin::Channel,
+    queue: &str,
+    within: std::time::Duration,
+) -> lapin::message::BasicGetMessage {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let got = channel
+            .basic_get(
+                queue.into(),
+                lapin::options::BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("basic.get on {queue}: {e}"));
+        if let Some(m) = got {
+            return m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no message on {queue}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
 
 /// Deletes `queues`, then `exchanges`, on the broker at `url`. Names that do not exist are fine.
 /// Runs on a thread of its own so that it can be called from `Drop` inside a Tokio runtime.

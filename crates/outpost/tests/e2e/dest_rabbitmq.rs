@@ -2,14 +2,12 @@
 //! to the destination's exchange, the failure classes, and signed envelopes.
 
 use crate::destinations::{DestHarness, assert_metadata};
-use lapin::options::{
-    BasicGetOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
-};
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
-use outpost_test_support::rabbit::TopologyGuard;
+use outpost_test_support::rabbit::{TopologyGuard, get_one};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The broker URL, and the `host:port`, user and password a destination names.
 fn broker() -> (String, String, String, String) {
@@ -61,22 +59,6 @@ async fn exchange_with_queue() -> (Channel, String, String, TopologyGuard) {
     (ch, exchange, queue, guard)
 }
 
-/// Waits for one message on `queue`.
-async fn get_one(ch: &Channel, queue: &str) -> lapin::message::BasicGetMessage {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(m) = ch
-            .basic_get(queue.into(), BasicGetOptions { no_ack: true })
-            .await
-            .unwrap()
-        {
-            return m;
-        }
-        assert!(Instant::now() < deadline, "no message on {queue}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// AMQP headers as a JSON object of strings.
 fn headers_json(props: &lapin::BasicProperties) -> Value {
     let mut out = serde_json::Map::new();
@@ -111,7 +93,7 @@ async fn rabbitmq_destination_publishes_with_topic_key_and_metadata_headers() {
     let data = r#"{"name":"ünïcode ✓","n":1.50}"#;
     let md = json!({"source": "e2e"});
     let id = h.publish("user.created", data, md.clone()).await;
-    let msg = get_one(&ch, &queue).await;
+    let msg = get_one(&ch, &queue, Duration::from_secs(20)).await;
     assert_eq!(std::str::from_utf8(&msg.delivery.data).unwrap(), data);
     assert_eq!(msg.delivery.routing_key.as_str(), "user.created");
     let props = &msg.delivery.properties;
@@ -186,7 +168,7 @@ async fn rabbitmq_signed_envelope_verifies() {
         .await;
     let data = r#"{"amount":10}"#;
     let id = h.publish("signed", data, json!({})).await;
-    let msg = get_one(&ch, &queue).await;
+    let msg = get_one(&ch, &queue, Duration::from_secs(20)).await;
     let hd = headers_json(&msg.delivery.properties);
     let ts = hd["signature-timestamp"].as_str().unwrap();
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"qsecret").unwrap();
