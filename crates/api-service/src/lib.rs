@@ -1,5 +1,5 @@
 //! The api-service: Outpost's REST API under `/api/v1` (tenants, destinations, topics,
-//! destination types), authentication, and `/healthz`.
+//! destination types), authentication, `/healthz`, and the tenant portal at `/`.
 //!
 //! [`router`] builds the whole HTTP surface from an [`AppState`]; [`build_state`] wires the state
 //! from configuration; [`run`] serves it until the shutdown token fires.
@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod jwt;
+pub mod portal;
 pub mod query;
 pub mod routes;
 pub mod state;
@@ -44,7 +45,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(outpost_runtime::health_router(state.health.clone()))
         .nest("/api/v1", api)
-        .fallback(not_found)
+        .merge(portal::router(state.settings.portal.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
@@ -68,6 +69,7 @@ pub fn build_state(cfg: &Config, infra: &Infra, health: Health) -> Result<AppSta
             topics: cfg.topics.clone(),
             max_destinations_per_tenant: cfg.max_destinations_per_tenant,
             idgen: cfg.idgen.clone(),
+            portal: portal::PortalSettings::from_config(cfg),
         }),
         store: infra.store.clone(),
         registry: Arc::new(registry),

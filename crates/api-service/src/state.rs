@@ -23,6 +23,8 @@ pub struct ApiSettings {
     pub max_destinations_per_tenant: usize,
     /// Id generation.
     pub idgen: IdGen,
+    /// The tenant portal's runtime settings.
+    pub portal: crate::portal::PortalSettings,
 }
 
 /// What every handler can reach.

@@ -65,20 +65,7 @@ pub(crate) fn failed(sink: &'static str, message: impl Into<String>) -> SinkErro
     }
 }
 
-/// `err` followed by its `source()` chain, joined with `": "`.
-pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        let s = e.to_string();
-        if !out.contains(&s) {
-            out.push_str(": ");
-            out.push_str(&s);
-        }
-        cur = e.source();
-    }
-    out
-}
+pub(crate) use outpost_core::error::chain_text as error_chain;
 
 #[cfg(test)]
 pub(crate) mod tests {

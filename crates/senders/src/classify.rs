@@ -21,21 +21,7 @@ pub fn network_code(err: &(dyn Error + 'static)) -> Option<&'static str> {
     text_code(&text)
 }
 
-/// An error's message with its sources, `: `-separated, skipping a source whose text is
-/// already there.
-pub fn chain_text(e: &(dyn Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        cur = s.source();
-    }
-    text
-}
+pub use outpost_core::error::chain_text;
 
 /// The class of an I/O error, by kind.
 pub fn io_code(io: &std::io::Error) -> Option<&'static str> {

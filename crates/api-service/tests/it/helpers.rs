@@ -123,6 +123,7 @@ pub async fn spawn(which: Store, tweak: impl FnOnce(&mut ApiSettings)) -> App {
         topics: TopicRules::default(),
         max_destinations_per_tenant: 20,
         idgen: Default::default(),
+        portal: Default::default(),
     };
     tweak(&mut settings);
     let key = settings.api_key.clone();

@@ -9,5 +9,6 @@ mod isolation;
 mod logs;
 mod meta;
 mod metrics;
+mod portal;
 mod publish;
 mod tenants;
