@@ -267,6 +267,8 @@ def main() -> int:
             "LOG_RETENTION_DAYS": "30",
             "TOPICS_ALLOW_WILDCARDS": "true",
             "ALERT_CONSECUTIVE_FAILURE_COUNT": "",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector.observability:4317",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
         }
         for k, v in expect.items():
             assert cm.get(k) == v, f"{k}={cm.get(k)!r}, want {v!r}"
@@ -275,6 +277,9 @@ def main() -> int:
             assert {"configMapRef": {"name": RELEASE}} in envfrom, f"{comp}: {envfrom}"
         api_env = env_map(container(full.get("Deployment", f"{RELEASE}-api")))
         assert api_env.get("PORTAL_ORGANIZATION_NAME") == "Example Corp"
+        for comp, dep in full.outpost_deployments().items():
+            name = env_map(container(dep)).get("OTEL_SERVICE_NAME")
+            assert name == f"outpost-prod-{comp}", f"{comp}: OTEL_SERVICE_NAME={name!r}"
 
     @check("full: PodDisruptionBudgets (policy/v1) per service with the configured budget")
     def _():
@@ -319,6 +324,7 @@ def main() -> int:
             assert "checksum/secret" in dep["spec"]["template"]["metadata"]["annotations"]
             assert dep["spec"]["template"]["spec"]["serviceAccountName"] == RELEASE
             assert c["image"] == "outpost-rs:0.1.0", c["image"]
+            assert "OTEL_SERVICE_NAME" not in env_map(c), f"{comp}: OpenTelemetry on by default"
         assert default.get("ServiceAccount", RELEASE)["automountServiceAccountToken"] is False
         pdbs = default.all("PodDisruptionBudget")
         assert len(pdbs) == 3 and all(p["spec"] == {**p["spec"], "maxUnavailable": 1} for p in pdbs)

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod jwt;
+pub mod observe;
 pub mod portal;
 pub mod query;
 pub mod routes;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::metrics::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
+        .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state.clone());
     Router::new()
         .merge(outpost_runtime::health_router(state.health.clone()))

@@ -6,11 +6,14 @@ use outpost_core::health::Health;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cfg = outpost_runtime::load_config(None, Some(Service::Api))?;
+    outpost_runtime::init_telemetry(&cfg)?;
     let shutdown = outpost_runtime::shutdown_on_signal();
     let infra = outpost_runtime::infra::Infra::connect(&cfg).await?;
     let router = outpost_api::app(&cfg, &infra, Health::new()).await?;
     let listener = outpost_runtime::bind(cfg.api_port).await?;
     tracing::info!(port = cfg.api_port, "API listening.");
-    outpost_runtime::serve_http(listener, router, shutdown).await?;
+    let served = outpost_runtime::serve_http(listener, router, shutdown).await;
+    outpost_runtime::stop_telemetry().await;
+    served?;
     Ok(())
 }

@@ -66,6 +66,7 @@ fn entry(
         },
         event: ev,
         destination: None,
+        telemetry: None,
     })
 }
 

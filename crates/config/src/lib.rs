@@ -5,10 +5,12 @@
 //! the process at start with an error naming the variable and what is wrong with it.
 
 pub mod load;
+mod otel;
 pub mod vars;
 mod webhook;
 
 pub use load::{RawSettings, Source};
+pub use otel::{Exporter, OtelConfig, Protocol, Signal};
 pub use webhook::{WebhookConfig, WebhookMode};
 
 use outpost_core::ids::{IdGen, IdKind};
@@ -239,6 +241,8 @@ pub struct Config {
     pub idgen: IdGen,
     /// Operator events.
     pub operator_events: OperatorEventsConfig,
+    /// OpenTelemetry.
+    pub otel: OtelConfig,
     /// The raw settings this was built from.
     pub raw: RawSettings,
 }
@@ -546,6 +550,7 @@ impl Config {
             alert,
             idgen,
             operator_events,
+            otel: OtelConfig::from_raw(&raw)?,
             raw,
         })
     }

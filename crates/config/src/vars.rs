@@ -182,6 +182,18 @@ vars! {
     "OTEL_SERVICE_NAME", "otel.service_name", None, false, "Enables OpenTelemetry under this service name.";
     "OTEL_EXPORTER", "otel.exporter", None, false, "OpenTelemetry exporter: otlp, console or none.";
     "OTEL_PROTOCOL", "otel.protocol", None, false, "OTLP protocol: grpc or http.";
+    "OTEL_TRACES_EXPORTER", "otel.traces.exporter", None, false, "Traces exporter (overrides OTEL_EXPORTER).";
+    "OTEL_METRICS_EXPORTER", "otel.metrics.exporter", None, false, "Metrics exporter (overrides OTEL_EXPORTER).";
+    "OTEL_LOGS_EXPORTER", "otel.logs.exporter", None, false, "Logs exporter (overrides OTEL_EXPORTER).";
+    "OTEL_EXPORTER_OTLP_PROTOCOL", "otel.otlp.protocol", None, false, "OTLP protocol of every signal: grpc or http/protobuf (overrides OTEL_PROTOCOL).";
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "otel.traces.protocol", None, false, "OTLP protocol of traces.";
+    "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "otel.metrics.protocol", None, false, "OTLP protocol of metrics.";
+    "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "otel.logs.protocol", None, false, "OTLP protocol of logs.";
+    "OTEL_EXPORTER_OTLP_ENDPOINT", "otel.otlp.endpoint", None, false, "OTLP collector base URL (HTTP adds /v1/<signal>).";
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "otel.traces.endpoint", None, false, "Full OTLP URL for traces.";
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "otel.metrics.endpoint", None, false, "Full OTLP URL for metrics.";
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "otel.logs.endpoint", None, false, "Full OTLP URL for logs.";
+    "OTEL_EXPORTER_OTLP_HEADERS", "otel.otlp.headers", None, true, "Headers of every OTLP export: k1=v1,k2=v2.";
     "DISABLE_TELEMETRY", "disable_telemetry", Some("false"), false, "Accepted for compatibility: this build sends no telemetry.";
 }
 

@@ -118,6 +118,28 @@ pub struct DeliveryTask {
     /// Triggered by a manual retry.
     #[serde(default)]
     pub manual: bool,
+    /// Trace context of the publish that caused this task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<Telemetry>,
+}
+
+/// Trace context carried in queue messages (upstream's `telemetry` field): W3C trace and span
+/// ids in hex, and when the event was received (RFC 3339), for end-to-end latency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Telemetry {
+    /// 32 hex digits.
+    #[serde(rename = "TraceID")]
+    pub trace_id: String,
+    /// 16 hex digits.
+    #[serde(rename = "SpanID")]
+    pub span_id: String,
+    /// When the API accepted the event.
+    #[serde(
+        rename = "ReceivedTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub received_time: Option<Timestamp>,
 }
 
 fn task_version() -> u32 {
@@ -136,6 +158,7 @@ impl DeliveryTask {
             destination_id,
             attempt: 1,
             manual: false,
+            telemetry: None,
         }
     }
 
@@ -155,6 +178,9 @@ pub struct LogEntry {
     /// The destination at delivery time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<Destination>,
+    /// Trace context of the delivery that made the attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<Telemetry>,
 }
 
 #[cfg(test)]

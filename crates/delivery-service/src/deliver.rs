@@ -59,15 +59,29 @@ impl Deliverer {
             .unwrap_or_else(|| Arc::new(Unsupported))
     }
 
-    /// Runs one task.
+    /// Runs one task, in a span that continues the trace the task carries.
     pub async fn deliver_one(&self, task: DeliveryTask) -> Outcome {
         let span = tracing::info_span!(
             "delivery",
+            otel.name = "EventTracer.Deliver",
             tenant_id = %task.event.tenant_id,
             destination_id = %task.destination_id,
             event_id = %task.event.id,
             attempt = task.attempt,
+            destination_type = tracing::field::Empty,
+            code = tracing::field::Empty,
         );
+        outpost_telemetry::adopt(&span, task.telemetry.as_ref());
+        if task.attempt == 1
+            && !task.manual
+            && let Some(received) = task.telemetry.as_ref().and_then(|t| t.received_time)
+        {
+            let m = outpost_telemetry::metrics::metrics();
+            m.queue_lag.record(
+                outpost_telemetry::metrics::ms_since(received),
+                &outpost_telemetry::metrics::attrs([("queue", "deliverymq".to_string())]),
+            );
+        }
         self.run(task).instrument(span).await
     }
 
@@ -194,6 +208,8 @@ impl Deliverer {
         let now = now_ms();
         let started = std::time::Instant::now();
         let sender = self.sender(&dest.kind);
+        let m = outpost_telemetry::metrics::metrics();
+        m.in_flight.add(1, &[]);
         let result =
             match tokio::time::timeout(self.timeout, sender.send(dest, &task.event, now)).await {
                 Ok(r) => r,
@@ -203,6 +219,7 @@ impl Deliverer {
                     response_data: None,
                 },
             };
+        m.in_flight.add(-1, &[]);
         let (status, code, response_data) = match result {
             SendResult::Attempt {
                 status,
@@ -225,6 +242,7 @@ impl Deliverer {
                 destination_id: task.destination_id.clone(),
                 attempt: task.attempt + 1,
                 manual: false,
+                telemetry: task.telemetry.clone(),
             };
             let delay = self.policy.delay_after(task.attempt);
             let due = now
@@ -255,8 +273,28 @@ impl Deliverer {
             code,
             response_data,
         };
+        let status_text = match attempt.status {
+            AttemptStatus::Success => "success",
+            AttemptStatus::Failed => "failed",
+        };
+        let span = tracing::Span::current();
+        span.record("destination_type", dest.kind.as_str());
+        span.record("code", attempt.code.as_str());
+        m.delivered_events.add(
+            1,
+            &outpost_telemetry::metrics::attrs([
+                ("type", dest.kind.clone()),
+                ("status", status_text.to_string()),
+            ]),
+        );
+        if let Some(received) = task.telemetry.as_ref().and_then(|t| t.received_time) {
+            m.delivery_latency.record(
+                outpost_telemetry::metrics::ms_since(received),
+                &outpost_telemetry::metrics::attrs([("type", dest.kind.clone())]),
+            );
+        }
         tracing::info!(
-            status = ?attempt.status,
+            status = status_text,
             code = %attempt.code,
             duration_ms = started.elapsed().as_millis() as u64,
             "Delivery attempted."
@@ -265,6 +303,7 @@ impl Deliverer {
             event: task.event.clone(),
             attempt,
             destination: Some(dest.clone()),
+            telemetry: outpost_telemetry::current(),
         };
         let body = serde_json::to_vec(&entry)
             .map_err(|e| tracing::error!(error = %e, "Cannot encode the log entry."))?;

@@ -112,6 +112,7 @@ fn task(dest: &str, attempt: u32, eligible: bool) -> DeliveryTask {
         destination_id: dest.into(),
         attempt,
         manual: false,
+        telemetry: None,
     }
 }
 

@@ -51,6 +51,7 @@ fn task(dest: &str, n: usize) -> Vec<u8> {
         destination_id: dest.into(),
         attempt: 1,
         manual: false,
+        telemetry: None,
     })
     .unwrap()
 }

@@ -66,6 +66,7 @@ fn entry(
             response_data,
         },
         destination: None,
+        telemetry: None,
     }
 }
 

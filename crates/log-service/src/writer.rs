@@ -110,10 +110,39 @@ async fn write(
     shutdown: &CancellationToken,
 ) -> bool {
     let (entries, messages): (Vec<LogEntry>, Vec<Message>) = batch.into_iter().unzip();
+    // One span per traced attempt, a child of its delivery, open until the batch commits.
+    let spans: Vec<tracing::Span> = entries
+        .iter()
+        .filter(|e| e.telemetry.is_some())
+        .map(|e| {
+            let span = tracing::info_span!(
+                "log",
+                otel.name = "EventTracer.Log",
+                tenant_id = %e.event.tenant_id,
+                event_id = %e.event.id,
+                attempt_id = %e.attempt.id,
+                batch = entries.len(),
+            );
+            outpost_telemetry::adopt(&span, e.telemetry.as_ref());
+            span
+        })
+        .collect();
     let mut failures = 0u32;
     loop {
         match store.insert(&entries).await {
             Ok(()) => {
+                drop(spans);
+                let m = outpost_telemetry::metrics::metrics();
+                for e in &entries {
+                    let status = match e.attempt.status {
+                        outpost_core::event::AttemptStatus::Success => "success",
+                        outpost_core::event::AttemptStatus::Failed => "failed",
+                    };
+                    m.logged_attempts.add(
+                        1,
+                        &outpost_telemetry::metrics::attrs([("status", status.to_string())]),
+                    );
+                }
                 tracing::debug!(entries = entries.len(), "Log batch written.");
                 if let Some(a) = alerter.filter(|a| a.active()) {
                     for e in &entries {

@@ -44,6 +44,7 @@ fn failed(n: u32) -> LogEntry {
         },
         event,
         destination: None,
+        telemetry: None,
     }
 }
 

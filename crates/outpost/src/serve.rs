@@ -22,6 +22,7 @@ pub async fn serve(mut cfg: Config) -> anyhow::Result<()> {
             }
         };
     }
+    outpost_runtime::init_telemetry(&cfg)?;
     let shutdown = outpost_runtime::shutdown_on_signal();
     let health = Health::new();
     let infra = outpost_runtime::infra::Infra::connect(&cfg).await?;
@@ -64,6 +65,7 @@ pub async fn serve(mut cfg: Config) -> anyhow::Result<()> {
         r
     };
     let (h, d, l) = tokio::join!(http, delivery, log);
+    outpost_runtime::stop_telemetry().await;
     h.context("HTTP server")?;
     d.context("delivery service")?;
     l.context("log service")?;

@@ -46,15 +46,16 @@ fn chrono_now() -> outpost_core::time::Timestamp {
     outpost_core::time::now_ms()
 }
 
-/// Installs JSON logs on stdout at `level` (overridable with `RUST_LOG`).
-pub fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_current_span(false)
-        .with_env_filter(filter)
-        .try_init();
+/// Installs JSON logs on stdout at `LOG_LEVEL` (overridable with `RUST_LOG`) and the
+/// OpenTelemetry exporters the `OTEL_*` settings ask for. Call inside the Tokio runtime.
+pub fn init_telemetry(cfg: &outpost_config::Config) -> anyhow::Result<()> {
+    outpost_telemetry::init(&cfg.log_level, &cfg.otel)?;
+    Ok(())
+}
+
+/// Flushes the OpenTelemetry exporters before the process exits.
+pub async fn stop_telemetry() {
+    let _ = tokio::task::spawn_blocking(outpost_telemetry::shutdown).await;
 }
 
 /// A token cancelled on SIGINT or SIGTERM.
@@ -100,8 +101,8 @@ pub async fn serve_http(
         .await
 }
 
-/// Loads and validates the configuration for a process and sets up logging. `forced` is the
-/// service a single-service binary runs; a conflicting `SERVICE` setting is an error.
+/// Loads and validates the configuration for a process. `forced` is the service a
+/// single-service binary runs; a conflicting `SERVICE` setting is an error.
 pub fn load_config(
     config_path: Option<&std::path::Path>,
     forced: Option<outpost_config::Service>,
@@ -120,7 +121,6 @@ pub fn load_config(
         }
         cfg.service = f;
     }
-    init_logging(&cfg.log_level);
     Ok(cfg)
 }
 
@@ -140,6 +140,7 @@ where
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     let cfg = load_config(None, Some(service))?;
+    init_telemetry(&cfg)?;
     let shutdown = shutdown_on_signal();
     let infra = infra::Infra::connect(&cfg).await?;
     let health = Health::new();
@@ -155,6 +156,7 @@ where
         r
     };
     let (h, w) = tokio::join!(http, work);
+    stop_telemetry().await;
     w?;
     h?;
     Ok(())

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod log_store_suite;
+pub mod otlp;
 pub mod pipeline_suites;
 pub mod queue_suite;
 pub mod rabbit;

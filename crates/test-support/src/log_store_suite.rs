@@ -77,6 +77,7 @@ pub fn entry(event: &Event, attempt: &Attempt) -> LogEntry {
         event: event.clone(),
         attempt: attempt.clone(),
         destination: None,
+        telemetry: None,
     }
 }
 
@@ -2134,6 +2135,7 @@ mod tests {
                 },
                 event,
                 destination: None,
+                telemetry: None,
             }
         };
         let entries: Vec<LogEntry> = (1..=5).map(entry).collect();

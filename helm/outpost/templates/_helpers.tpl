@@ -120,6 +120,10 @@ Helm float64s), booleans as true/false, strings unchanged. */}}
 {{- $_ := set $env "REDIS_TLS_ENABLED" (include "outpost.envString" .Values.redis.tlsEnabled) }}
 {{- with .Values.redis.username }}{{ $_ := set $env "REDIS_USERNAME" . }}{{ end }}
 {{- end }}
+{{- with .Values.opentelemetry }}{{ if .enabled }}
+{{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" .endpoint }}
+{{- $_ := set $env "OTEL_EXPORTER_OTLP_PROTOCOL" .protocol }}
+{{- end }}{{ end }}
 {{- range $k, $v := .Values.config }}
 {{- $_ := set $env $k (include "outpost.envString" $v) }}
 {{- end }}

@@ -117,11 +117,21 @@ pub async fn route(s: &AppState, event: &Event) -> Result<Vec<String>, ApiError>
 }
 
 /// Publishes a validated event: routes it and enqueues its tasks once per event id.
-/// Returns `(duplicate, destination_ids)`.
+/// Returns `(duplicate, destination_ids)`. Its span is the root of the event's trace (or the
+/// child of the caller's `traceparent`); the tasks carry it to the delivery service.
+#[tracing::instrument(
+    name = "EventTracer.Receive",
+    skip_all,
+    fields(event_id = %event.id, tenant_id = %event.tenant_id, topic = %event.topic)
+)]
 pub async fn publish_event(
     s: &AppState,
     mut event: Event,
 ) -> Result<(bool, Vec<String>), ApiError> {
+    let received = now_ms();
+    let m = outpost_telemetry::metrics::metrics();
+    let topic = outpost_telemetry::metrics::attrs([("topic", event.topic.clone())]);
+    m.eligible_events.add(1, &topic);
     let matched = route(s, &event).await?;
     if matched.is_empty() {
         return Ok((false, matched));
@@ -143,9 +153,17 @@ pub async fn publish_event(
         }
         Claim::Acquired => {}
     }
+    let telemetry = outpost_telemetry::current().map(|mut t| {
+        t.received_time = Some(received);
+        t
+    });
     let tasks: Result<Vec<Vec<u8>>, _> = matched
         .iter()
-        .map(|d| serde_json::to_vec(&DeliveryTask::first(event.clone(), d.clone())))
+        .map(|d| {
+            let mut task = DeliveryTask::first(event.clone(), d.clone());
+            task.telemetry = telemetry.clone();
+            serde_json::to_vec(&task)
+        })
         .collect();
     let enqueued = match tasks {
         Ok(t) => p
@@ -163,6 +181,7 @@ pub async fn publish_event(
     p.idempotency
         .mark_processed(&key, p.idempotency_ttl)
         .await?;
+    m.published_events.add(1, &topic);
     tracing::info!(event_id = %event.id, tenant_id = %event.tenant_id, topic = %event.topic, destinations = matched.len(), "Event received.");
     Ok((false, matched))
 }

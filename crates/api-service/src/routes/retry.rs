@@ -76,6 +76,10 @@ async fn retry(auth: Auth, State(s): State<AppState>, body: Bytes) -> Result<Res
         destination_id: destination_id.clone(),
         attempt: latest.attempt.attempt_number + 1,
         manual: true,
+        telemetry: outpost_telemetry::current().map(|mut t| {
+            t.received_time = Some(outpost_core::time::now_ms());
+            t
+        }),
     };
     let payload = serde_json::to_vec(&task).map_err(|e| ApiError::Internal(Box::new(e)))?;
     s.pipeline

@@ -42,6 +42,7 @@ pub fn entry(
             response_data: Some(json!({"status": if ok { 200 } else { 503 }, "body": "b"})),
         },
         destination: None,
+        telemetry: None,
     }
 }
 

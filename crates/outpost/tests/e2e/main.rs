@@ -13,6 +13,7 @@ mod dest_hookdeck;
 mod dest_kafka;
 mod dest_rabbitmq;
 mod destinations;
+mod otel;
 mod pipeline;
 mod scaling;
 mod split;
