@@ -4,17 +4,31 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/outpost-rs/target
 CARGO ?= cargo
 OUTPOST := $(CARGO_TARGET_DIR)/debug/outpost
 
-.PHONY: run build test test-rust test-sdk test-grpc lint fmt services bench-logs bench
+.PHONY: run build test test-rust test-sdk test-grpc test-portal portal lint fmt services bench-logs bench
 
-## Run everything in one process with embedded in-memory stores on :3333.
-run:
+## Run everything in one process with embedded in-memory stores on :3333 (portal at /).
+run: portal
 	$(CARGO) run --locked --bin outpost -- serve
 
-build:
+build: portal
 	$(CARGO) build --workspace --all-targets --locked
 
-## The whole test suite: Rust unit/integration/end-to-end tests, then the published SDKs.
-test: services build test-rust test-sdk test-grpc test-helm
+## The tenant portal (React + Vite, npm): portal/ -> portal/dist, which the api-service embeds
+## at compile time. Rebuilt only when its sources change.
+PORTAL_SOURCES := $(shell find portal/src -type f 2>/dev/null) portal/index.html portal/package-lock.json portal/vite.config.ts portal/tsconfig.json
+portal: portal/dist/index.html
+portal/dist/index.html: $(PORTAL_SOURCES)
+	cd portal && if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+	cd portal && npm run build
+
+## The whole test suite: Rust unit/integration/end-to-end tests, the published SDKs, gRPC,
+## Helm, and the portal in headless Chromium.
+test: services build test-rust test-sdk test-grpc test-helm test-portal
+
+## The portal's browser acceptance test (Debian chromium + playwright-core) against the
+## embedded portal of the debug binary; screenshots under portal/test-artifacts.
+test-portal: build
+	PORTAL_SKIP_BUILD=1 scripts/portal-test.sh $(OUTPOST)
 
 test-rust:
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
