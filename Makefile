@@ -23,7 +23,22 @@ portal/dist/index.html: $(PORTAL_SOURCES)
 
 ## The whole test suite: Rust unit/integration/end-to-end tests, the published SDKs, gRPC,
 ## Helm, and the portal in headless Chromium.
-test: services build test-rust test-sdk test-grpc test-helm test-portal
+test: services build test-rust test-sdk test-grpc test-helm test-portal test-faults
+
+## Fault injection (outpost-faults): kill -9 of each service, Redis/RabbitMQ restarts, a
+## PostgreSQL outage, a hanging and a resetting destination, each under publish load; prints
+## the table (lost must be 0). `make test` runs the short form; `make faults` the full one
+## (100 events/s for 40 s per fault, 10 s outages, PostgreSQL down 30 s).
+.PHONY: test-faults faults fuzz
+test-faults: build
+	$(CARGO_TARGET_DIR)/debug/outpost-faults --short --outpost $(OUTPOST)
+faults: build
+	$(CARGO_TARGET_DIR)/debug/outpost-faults --outpost $(OUTPOST) $(FAULTS_ARGS)
+
+## cargo-fuzz targets (fuzz/): the filter language, templates, cursors, the publish body;
+## FUZZ_SECS per target (default 60). Seeds in fuzz/corpus.
+fuzz:
+	scripts/fuzz.sh $${FUZZ_SECS:-60}
 
 ## The portal's browser acceptance test (Debian chromium + playwright-core) against the
 ## embedded portal of the debug binary; screenshots under portal/test-artifacts.

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod metrics;
 pub mod patch;
 pub mod ports;
+pub mod publish;
 pub mod retry;
 pub mod template;
 pub mod tenant;

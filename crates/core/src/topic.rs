@@ -57,10 +57,19 @@ pub fn matches_topic(subscribed: &[String], topic: &str) -> bool {
     subscribed.iter().any(|p| p == "*" || glob_match(p, topic))
 }
 
+/// Most topics one destination may subscribe to.
+pub const MAX_DESTINATION_TOPICS: usize = 500;
+/// Longest topic or pattern, in bytes.
+pub const MAX_TOPIC_LEN: usize = 256;
+
 impl TopicRules {
-    /// Validates a destination's topics (already parsed into a list).
+    /// Validates a destination's topics (already parsed into a list): at most
+    /// [`MAX_DESTINATION_TOPICS`] entries of at most [`MAX_TOPIC_LEN`] bytes.
     pub fn validate(&self, topics: &[String]) -> Result<(), TopicError> {
-        if topics.is_empty() {
+        if topics.is_empty()
+            || topics.len() > MAX_DESTINATION_TOPICS
+            || topics.iter().any(|t| t.len() > MAX_TOPIC_LEN)
+        {
             return Err(TopicError::Invalid);
         }
         if topics.len() == 1 && topics[0] == "*" {
@@ -180,6 +189,21 @@ mod tests {
         assert!(!glob_match("a*b*c", "aXXbYY"));
         assert!(!glob_match("user.created", "user.created2"));
         assert!(glob_match("*", ""));
+    }
+
+    #[test]
+    fn destination_topic_limits() {
+        let rules = TopicRules::default();
+        let many: Vec<String> = (0..=MAX_DESTINATION_TOPICS)
+            .map(|i| format!("t{i}"))
+            .collect();
+        assert_eq!(rules.validate(&many), Err(TopicError::Invalid));
+        assert_eq!(rules.validate(&many[..MAX_DESTINATION_TOPICS]), Ok(()));
+        assert_eq!(
+            rules.validate(&["x".repeat(MAX_TOPIC_LEN + 1)]),
+            Err(TopicError::Invalid)
+        );
+        assert_eq!(rules.validate(&["x".repeat(MAX_TOPIC_LEN)]), Ok(()));
     }
 
     #[test]

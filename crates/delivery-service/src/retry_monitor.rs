@@ -70,11 +70,11 @@ async fn round(
     if due.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<String> = due.iter().map(|d| d.id.clone()).collect();
-    q.publish(due.into_iter().map(|d| d.payload).collect())
+    q.publish(due.iter().map(|d| d.payload.clone()).collect())
         .await
         .map_err(|e| e.to_string())?;
-    s.complete(&ids).await.map_err(|e| e.to_string())?;
-    tracing::debug!(count = ids.len(), "Retries enqueued.");
-    Ok(ids.len())
+    // A retry that already ran and scheduled its successor under the same id keeps that entry.
+    s.complete(&due).await.map_err(|e| e.to_string())?;
+    tracing::debug!(count = due.len(), "Retries enqueued.");
+    Ok(due.len())
 }

@@ -5,14 +5,7 @@
 //! publish→delivery latency, CPU seconds and peak RSS of each process, lost and duplicated
 //! deliveries.
 
-mod args;
-mod bench;
-mod infra;
-mod procs;
-mod publish;
-mod report;
-mod services;
-mod sink;
+use outpost_loadgen::{args, bench, infra, procs, report};
 
 use anyhow::Context;
 use clap::Parser;

@@ -121,6 +121,11 @@ impl Proc {
         }
     }
 
+    /// SIGKILL, and waits for the process to be gone.
+    pub async fn kill9(mut self) {
+        let _ = self.child.kill().await;
+    }
+
     /// Still running?
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

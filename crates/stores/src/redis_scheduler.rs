@@ -19,6 +19,19 @@ end
 return out
 "#;
 
+/// Removes each (id, payload) pair of ARGV whose stored payload is still that payload.
+const COMPLETE: &str = r#"
+local n = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i + 1] then
+    redis.call('ZREM', KEYS[1], ARGV[i])
+    redis.call('HDEL', KEYS[2], ARGV[i])
+    n = n + 1
+  end
+end
+return n
+"#;
+
 /// The Redis retry scheduler.
 #[derive(Clone)]
 pub struct RedisScheduler {
@@ -67,7 +80,11 @@ impl RetryScheduler for RedisScheduler {
     }
 
     async fn cancel(&self, id: &str) -> Result<(), StoreError> {
-        self.complete(&[id.to_string()]).await
+        let tx = self.client.multi();
+        let _: () = tx.zrem(&self.due_key, id).await.map_err(be)?;
+        let _: () = tx.hdel(&self.payload_key, id).await.map_err(be)?;
+        let _: Value = tx.exec(true).await.map_err(be)?;
+        Ok(())
     }
 
     async fn claim_due(
@@ -102,14 +119,28 @@ impl RetryScheduler for RedisScheduler {
         Ok(out)
     }
 
-    async fn complete(&self, ids: &[String]) -> Result<(), StoreError> {
-        if ids.is_empty() {
+    async fn complete(&self, done: &[DueRetry]) -> Result<(), StoreError> {
+        if done.is_empty() {
             return Ok(());
         }
-        let tx = self.client.multi();
-        let _: () = tx.zrem(&self.due_key, ids.to_vec()).await.map_err(be)?;
-        let _: () = tx.hdel(&self.payload_key, ids.to_vec()).await.map_err(be)?;
-        let _: Value = tx.exec(true).await.map_err(be)?;
+        let args: Vec<Value> = done
+            .iter()
+            .flat_map(|d| {
+                [
+                    Value::from(d.id.as_str()),
+                    Value::Bytes(d.payload.clone().into()),
+                ]
+            })
+            .collect();
+        let _: i64 = self
+            .client
+            .eval(
+                COMPLETE,
+                vec![self.due_key.clone(), self.payload_key.clone()],
+                args,
+            )
+            .await
+            .map_err(be)?;
         Ok(())
     }
 

@@ -77,7 +77,17 @@ pub async fn scheduler(s: &dyn RetryScheduler) {
         again.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
         vec![a.as_str()]
     );
-    s.complete(std::slice::from_ref(&a)).await.unwrap();
+    // The claimed retry ran and scheduled its successor under the same id before the claim
+    // was completed: completing the old claim must keep the successor.
+    s.schedule(&a, later, b"pa3".to_vec()).await.unwrap();
+    s.complete(&again).await.unwrap();
+    let successor = s
+        .claim_due(later, 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(successor.len(), 1, "the rescheduled entry survives");
+    assert_eq!(successor[0].payload, b"pa3");
+    s.complete(&successor).await.unwrap();
     let far = now + chrono::Duration::seconds(3600);
     let rest = s.claim_due(far, 10, Duration::from_secs(30)).await.unwrap();
     assert_eq!(

@@ -12,12 +12,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use outpost_core::event::{DeliveryTask, Event};
-use outpost_core::patch::StringMap;
 use outpost_core::ports::{Claim, DestinationLookup};
-use outpost_core::time::{now_ms, parse_rfc3339};
-use serde::Deserialize;
+use outpost_core::publish::PublishError;
+use outpost_core::time::now_ms;
 use serde_json::json;
-use serde_json::value::RawValue;
 use std::time::Duration;
 
 /// How long a publish waits for a concurrent publish of the same id before answering 409.
@@ -28,65 +26,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/publish", post(publish))
 }
 
-#[derive(Deserialize)]
-struct PublishRequest {
-    id: Option<String>,
-    tenant_id: Option<String>,
-    destination_id: Option<String>,
-    topic: Option<String>,
-    eligible_for_retry: Option<bool>,
-    time: Option<String>,
-    metadata: Option<StringMap>,
-    data: Option<Box<RawValue>>,
-}
-
 /// A validated event ready for routing, or the API error for the request.
 pub fn parse_event(s: &AppState, body: &[u8]) -> Result<Event, ApiError> {
-    let req: PublishRequest = serde_json::from_slice(body).map_err(|_| ApiError::invalid_json())?;
-    let mut missing = Vec::new();
-    if req.tenant_id.as_deref().is_none_or(str::is_empty) {
-        missing.push("tenant_id is required".to_string());
-    }
-    match &req.data {
-        None => missing.push("data is required".to_string()),
-        Some(d) if !d.get().trim_start().starts_with('{') => {
-            missing.push("data must be a valid JSON object".to_string())
-        }
-        Some(_) => {}
-    }
-    let (Some(tenant_id), Some(data), true) = (req.tenant_id, req.data, missing.is_empty()) else {
-        return Err(ApiError::validation(missing));
-    };
-    let topic = req.topic.unwrap_or_default();
-    s.settings
-        .topics
-        .validate_publish(&topic)
-        .map_err(|e| ApiError::validation(vec![e.to_string()]))?;
-    let id = match req.id.filter(|i| !i.is_empty()) {
-        Some(id) => {
-            outpost_core::ids::validate_id(&id)
-                .map_err(|e| ApiError::validation(vec![format!("id {e}")]))?;
-            id
-        }
-        None => s.settings.idgen.event(),
-    };
-    let time = match req.time.filter(|t| !t.is_empty()) {
-        Some(t) => parse_rfc3339(&t).ok_or_else(|| {
-            ApiError::validation(vec!["time must be an RFC3339 timestamp".into()])
-        })?,
-        None => now_ms(),
-    };
-    Ok(Event {
-        id,
-        tenant_id,
-        destination_id: req.destination_id.unwrap_or_default(),
-        matched_destination_ids: Vec::new(),
-        topic,
-        eligible_for_retry: req.eligible_for_retry.unwrap_or(true),
-        time,
-        metadata: req.metadata.unwrap_or_default(),
-        data,
-    })
+    outpost_core::publish::parse(body, &s.settings.topics, &s.settings.idgen, now_ms()).map_err(
+        |e| match e {
+            PublishError::InvalidJson => ApiError::invalid_json(),
+            PublishError::Validation(problems) => ApiError::validation(problems),
+        },
+    )
 }
 
 /// The ids of the destinations `event` goes to.

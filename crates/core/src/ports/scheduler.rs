@@ -1,6 +1,8 @@
 //! The retry scheduler port: at most one pending retry per id (scheduling again replaces it),
 //! ordered by due time; the monitor claims due entries for a visibility timeout, enqueues them
-//! and then removes them (spec §4.3).
+//! and then removes them (spec §4.3). Removal after a claim is conditional: an entry scheduled
+//! again meanwhile (the enqueued retry already ran, failed and scheduled the next one under the
+//! same id) is kept.
 
 use crate::StoreError;
 use crate::time::Timestamp;
@@ -32,8 +34,9 @@ pub trait RetryScheduler: Send + Sync + 'static {
         max: usize,
         visibility: Duration,
     ) -> Result<Vec<DueRetry>, StoreError>;
-    /// Removes claimed entries once their retries are enqueued.
-    async fn complete(&self, ids: &[String]) -> Result<(), StoreError>;
+    /// Removes claimed entries once their retries are enqueued, each only while it still holds
+    /// the claimed payload (an entry scheduled again since the claim stays).
+    async fn complete(&self, done: &[DueRetry]) -> Result<(), StoreError>;
     /// When the next entry becomes due, if any.
     async fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
 }
@@ -115,9 +118,16 @@ impl RetryScheduler for MemoryScheduler {
         Ok(out)
     }
 
-    async fn complete(&self, ids: &[String]) -> Result<(), StoreError> {
-        for id in ids {
-            self.cancel(id).await?;
+    async fn complete(&self, done: &[DueRetry]) -> Result<(), StoreError> {
+        let mut i = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        for d in done {
+            if let Some((at, payload)) = i.entries.get(&d.id)
+                && *payload == d.payload
+            {
+                let at = *at;
+                i.entries.remove(&d.id);
+                i.order.remove(&(at, d.id.clone()));
+            }
         }
         Ok(())
     }
