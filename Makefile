@@ -23,17 +23,25 @@ portal/dist/index.html: $(PORTAL_SOURCES)
 
 ## The whole test suite: Rust unit/integration/end-to-end tests, the published SDKs, gRPC,
 ## Helm, and the portal in headless Chromium.
-test: services build test-rust test-sdk test-grpc test-helm test-portal test-faults
+test: services build test-rust test-sdk test-grpc test-helm test-portal test-faults test-soak
 
 ## Fault injection (outpost-faults): kill -9 of each service, Redis/RabbitMQ restarts, a
 ## PostgreSQL outage, a hanging and a resetting destination, each under publish load; prints
 ## the table (lost must be 0). `make test` runs the short form; `make faults` the full one
 ## (100 events/s for 40 s per fault, 10 s outages, PostgreSQL down 30 s).
-.PHONY: test-faults faults fuzz
+.PHONY: test-faults faults fuzz test-soak soak
 test-faults: build
 	$(CARGO_TARGET_DIR)/debug/outpost-faults --short --outpost $(OUTPOST)
 faults: build
 	$(CARGO_TARGET_DIR)/debug/outpost-faults --outpost $(OUTPOST) $(FAULTS_ARGS)
+
+## Soak: the split services under steady load (SOAK_RATE events/s, default 100) for SOAK_SECS
+## (default 1800) in 10 windows; fails on lost events, growing memory or rising p99 latency.
+## `make test` runs 20 s of it.
+test-soak: build
+	$(CARGO_TARGET_DIR)/debug/outpost-faults --outpost $(OUTPOST) --soak 20 --rate 50
+soak: build
+	$(CARGO_TARGET_DIR)/debug/outpost-faults --outpost $(OUTPOST) --soak $${SOAK_SECS:-1800} --rate $${SOAK_RATE:-100}
 
 ## cargo-fuzz targets (fuzz/): the filter language, templates, cursors, the publish body;
 ## FUZZ_SECS per target (default 60). Seeds in fuzz/corpus.

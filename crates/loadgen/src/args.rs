@@ -99,26 +99,35 @@ pub struct Args {
     /// Before each case, wait up to this long for a quiet machine (<12% busy over 3 s); 0 = off.
     #[arg(long, default_value_t = 30)]
     pub quiet_wait_secs: u64,
-    /// Redis host:port (split mode).
+    /// The servers of split mode.
+    #[command(flatten)]
+    pub backends: Backends,
+    /// Keep the services' log files (they are kept anyway when a run loses deliveries).
+    #[arg(long)]
+    pub keep_logs: bool,
+}
+
+/// The local servers the split services run on (a fresh database, queues and key prefix per
+/// run).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Backends {
+    /// Redis host:port.
     #[arg(long, env = "TEST_REDIS_ADDR", default_value = "127.0.0.1:6379")]
     pub redis_addr: String,
-    /// RabbitMQ URL (split mode).
+    /// RabbitMQ URL.
     #[arg(
         long,
         env = "TEST_RABBITMQ_URL",
         default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
     )]
     pub rabbitmq_url: String,
-    /// PostgreSQL server URL; a fresh database is created on it per run (split mode).
+    /// PostgreSQL server URL; a fresh database is created on it per run.
     #[arg(
         long,
         env = "TEST_DATABASE_URL",
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     pub database_url: String,
-    /// Keep the services' log files (they are kept anyway when a run loses deliveries).
-    #[arg(long)]
-    pub keep_logs: bool,
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {

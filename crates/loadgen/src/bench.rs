@@ -312,7 +312,7 @@ async fn measure(
     let sampler = RssSampler::default();
     let sampling = sampler.start(svc.pids.iter().map(|(_, p)| *p).collect());
     let redis_before = match &svc.infra {
-        Some(_) => infra::redis_command_calls(&args.redis_addr).await,
+        Some(_) => infra::redis_command_calls(&args.backends.redis_addr).await,
         None => None,
     };
     let before = cpu_snap(&svc.pids);
@@ -383,18 +383,20 @@ async fn measure(
     let after = cpu_snap(&svc.pids);
     let done_at = Instant::now();
     let redis_calls = match (&redis_before, &svc.infra) {
-        (Some(b), Some(_)) => infra::redis_command_calls(&args.redis_addr).await.map(|a| {
-            let mut d: Vec<(String, u64)> = a
-                .into_iter()
-                .map(|(k, v)| {
-                    let was = b.get(&k).copied().unwrap_or(0);
-                    (k, v.saturating_sub(was))
-                })
-                .filter(|(k, v)| *v > 0 && k != "info")
-                .collect();
-            d.sort_by_key(|x| std::cmp::Reverse(x.1));
-            d
-        }),
+        (Some(b), Some(_)) => infra::redis_command_calls(&args.backends.redis_addr)
+            .await
+            .map(|a| {
+                let mut d: Vec<(String, u64)> = a
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let was = b.get(&k).copied().unwrap_or(0);
+                        (k, v.saturating_sub(was))
+                    })
+                    .filter(|(k, v)| *v > 0 && k != "info")
+                    .collect();
+                d.sort_by_key(|x| std::cmp::Reverse(x.1));
+                d
+            }),
         _ => None,
     };
     progress(if incomplete.is_some() {

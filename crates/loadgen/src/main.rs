@@ -12,25 +12,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = args::Args::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(2),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    outpost_loadgen::run_main(run(args::Args::parse()))
 }
 
 /// Runs every selected (mode, case); true when nothing was lost and nothing failed.
@@ -54,7 +36,11 @@ async fn run(args: args::Args) -> anyhow::Result<bool> {
     );
     let dir = std::env::temp_dir().join(format!("outpost-loadgen-{run_id}"));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let reg = infra::Registry::new(&args.database_url, &args.rabbitmq_url, &args.redis_addr);
+    let reg = infra::Registry::new(
+        &args.backends.database_url,
+        &args.backends.rabbitmq_url,
+        &args.backends.redis_addr,
+    );
     let machine = report::Machine::read();
     let commit = std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
@@ -76,9 +62,9 @@ async fn run(args: args::Args) -> anyhow::Result<bool> {
     if args.modes().contains(&args::Mode::Split) {
         extra.push(format!(
             "split mode on Redis {}, RabbitMQ {}, PostgreSQL {}",
-            args.redis_addr,
-            redact_url(&args.rabbitmq_url),
-            infra::server_version(&args.database_url)
+            args.backends.redis_addr,
+            redact_url(&args.backends.rabbitmq_url),
+            infra::server_version(&args.backends.database_url)
                 .await
                 .unwrap_or_else(|| "(version unknown)".into())
         ));

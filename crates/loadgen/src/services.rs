@@ -24,14 +24,35 @@ pub struct Services {
     pub logs: Vec<PathBuf>,
 }
 
-fn free_port() -> anyhow::Result<u16> {
+/// A free loopback port.
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
 }
 
-fn kv(k: &str, v: impl ToString) -> (String, String) {
+/// One setting.
+pub fn kv(k: &str, v: impl ToString) -> (String, String) {
     (k.to_string(), v.to_string())
+}
+
+/// The settings of service `role` (api, delivery or log) listening on `port`, from the shared
+/// ones; the log service serves gRPC on `grpc`, which the api service reads.
+pub fn role_env(
+    shared: &[(String, String)],
+    role: &str,
+    port: u16,
+    grpc: u16,
+) -> Vec<(String, String)> {
+    let mut env = shared.to_vec();
+    env.push(kv("SERVICE", role));
+    env.push(kv("API_PORT", port));
+    match role {
+        "log" => env.push(kv("LOG_GRPC_PORT", grpc)),
+        "api" => env.push(kv("LOG_GRPC_URL", format!("http://127.0.0.1:{grpc}"))),
+        _ => {}
+    }
+    env
 }
 
 /// Settings every process gets.
@@ -102,10 +123,11 @@ pub async fn start(
         }
         Mode::Split => {
             wait_for_infra(args).await?;
-            let ri = RunInfra::new(tag, &args.database_url);
+            let ri = RunInfra::new(tag, &args.backends.database_url);
             reg.add_infra(ri.clone()).await;
-            infra::create_database(&args.database_url, &ri.database).await?;
+            infra::create_database(&args.backends.database_url, &ri.database).await?;
             let (rhost, rport) = args
+                .backends
                 .redis_addr
                 .rsplit_once(':')
                 .context("--redis-addr is host:port")?;
@@ -114,7 +136,7 @@ pub async fn start(
                 kv("REDIS_HOST", rhost),
                 kv("REDIS_PORT", rport),
                 kv("DEPLOYMENT_ID", &ri.deployment_id),
-                kv("RABBITMQ_SERVER_URL", &args.rabbitmq_url),
+                kv("RABBITMQ_SERVER_URL", &args.backends.rabbitmq_url),
                 kv("RABBITMQ_EXCHANGE", &ri.exchange),
                 kv("RABBITMQ_DELIVERY_QUEUE", &ri.delivery_queue),
                 kv("RABBITMQ_LOG_QUEUE", &ri.log_queue),
@@ -133,15 +155,7 @@ pub async fn start(
             let mut api = String::new();
             for role in ["log", "delivery", "api"] {
                 let port = free_port()?;
-                let mut env = shared.clone();
-                env.push(kv("SERVICE", role));
-                env.push(kv("API_PORT", port));
-                match role {
-                    "log" => env.push(kv("LOG_GRPC_PORT", grpc)),
-                    "api" => env.push(kv("LOG_GRPC_URL", format!("http://127.0.0.1:{grpc}"))),
-                    _ => {}
-                }
-                let env = with_extra(env, args);
+                let env = with_extra(role_env(&shared, role, port, grpc), args);
                 let log = dir.join(format!("{tag}-{role}.log"));
                 logs.push(log.clone());
                 let mut p = procs::spawn(role, &bin, &["serve"], &env, dir, log)?;
@@ -164,7 +178,8 @@ pub async fn start(
     }
 }
 
-fn host_port(url: &str, default_port: u16) -> Option<String> {
+/// `host:port` of a URL (`default_port` when it names none).
+pub fn host_port(url: &str, default_port: u16) -> Option<String> {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let rest = rest.rsplit_once('@').map(|(_, r)| r).unwrap_or(rest);
     let hp = rest.split(['/', '?']).next()?;
@@ -182,9 +197,9 @@ fn host_port(url: &str, default_port: u16) -> Option<String> {
 /// job on the machine may be restarting one of them.
 async fn wait_for_infra(args: &Args) -> anyhow::Result<()> {
     let targets = [
-        ("Redis", Some(args.redis_addr.clone())),
-        ("RabbitMQ", host_port(&args.rabbitmq_url, 5672)),
-        ("PostgreSQL", host_port(&args.database_url, 5432)),
+        ("Redis", Some(args.backends.redis_addr.clone())),
+        ("RabbitMQ", host_port(&args.backends.rabbitmq_url, 5672)),
+        ("PostgreSQL", host_port(&args.backends.database_url, 5432)),
     ];
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     for (name, addr) in targets {

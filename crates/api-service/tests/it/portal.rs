@@ -5,6 +5,15 @@ use crate::helpers::{Store, spawn};
 use axum::http::StatusCode;
 use outpost_api::portal::PortalSettings;
 
+/// GET a non-API path of the server.
+async fn page(app: &crate::helpers::App, path: &str) -> reqwest::Response {
+    app.http
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn settings() -> PortalSettings {
     PortalSettings {
         configs: vec![
@@ -18,12 +27,7 @@ fn settings() -> PortalSettings {
 #[tokio::test]
 async fn config_script_carries_the_settings_uncached() {
     let app = spawn(Store::Memory, |s| s.portal = settings()).await;
-    let r = app
-        .http
-        .get(format!("{}/inject-portal-config.js", app.base))
-        .send()
-        .await
-        .unwrap();
+    let r = page(&app, "/inject-portal-config.js").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(
         r.headers()["content-type"]
@@ -49,12 +53,7 @@ async fn config_script_carries_the_settings_uncached() {
 async fn app_paths_fall_back_to_the_page_and_api_paths_stay_json() {
     let app = spawn(Store::Memory, |s| s.portal = settings()).await;
     for path in ["/", "/destinations/des_123", "/new/type?x=1"] {
-        let r = app
-            .http
-            .get(format!("{}{path}", app.base))
-            .send()
-            .await
-            .unwrap();
+        let r = page(&app, path).await;
         if outpost_api::portal::is_built() {
             assert_eq!(r.status(), StatusCode::OK, "{path}");
             assert_eq!(r.headers()["referrer-policy"], "no-referrer");
@@ -68,12 +67,7 @@ async fn app_paths_fall_back_to_the_page_and_api_paths_stay_json() {
     let r = app.get("/api/v1/no-such-route").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.body["message"], "not found");
-    let r = app
-        .http
-        .get(format!("{}/api/other", app.base))
-        .send()
-        .await
-        .unwrap();
+    let r = page(&app, "/api/other").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = app
         .http
@@ -103,22 +97,12 @@ async fn proxy_forwards_page_requests_with_their_query() {
         }
     })
     .await;
-    let r = app
-        .http
-        .get(format!("{}/src/main.tsx?v=2", app.base))
-        .send()
-        .await
-        .unwrap();
+    let r = page(&app, "/src/main.tsx?v=2").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "text/x-dev");
     assert_eq!(r.text().await.unwrap(), "dev server saw /src/main.tsx?v=2");
     // The settings script and the API are still ours.
-    let r = app
-        .http
-        .get(format!("{}/inject-portal-config.js", app.base))
-        .send()
-        .await
-        .unwrap();
+    let r = page(&app, "/inject-portal-config.js").await;
     assert!(r.text().await.unwrap().contains("Acme"));
     assert_eq!(app.get("/topics").await.status, StatusCode::OK);
 }
@@ -132,7 +116,7 @@ async fn proxy_down_is_a_clear_bad_gateway() {
         }
     })
     .await;
-    let r = app.http.get(format!("{}/", app.base)).send().await.unwrap();
+    let r = page(&app, "/").await;
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
     assert!(r.text().await.unwrap().contains("did not answer"));
 }

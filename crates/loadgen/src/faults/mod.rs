@@ -8,19 +8,18 @@
 //! of the fault until everything accepted before it was delivered and logged).
 
 pub mod publisher;
+pub mod rig;
 pub mod scenario;
 pub mod sink;
+pub mod soak;
 
-use crate::infra::{self, Registry, RunInfra};
-use crate::procs::{self, Proc};
+use crate::infra::Registry;
 use anyhow::{Context, bail};
 use clap::Parser;
-use outpost_test_support::tcp_proxy::TcpProxy;
 use publisher::Publisher;
+use rig::Rig;
 use scenario::Fault;
-use serde_json::json;
-use sink::FaultSink;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -54,26 +53,15 @@ pub struct FaultArgs {
     /// Outage of PostgreSQL, seconds (default 30; short 5).
     #[arg(long)]
     pub postgres_outage_secs: Option<u64>,
+    /// Run the soak instead of the faults, for this many seconds (in 10 windows).
+    #[arg(long)]
+    pub soak: Option<u64>,
     /// Longest wait for delivery and logging after the load, seconds.
     #[arg(long, default_value_t = 120)]
     pub drain_secs: u64,
-    /// Redis host:port.
-    #[arg(long, env = "TEST_REDIS_ADDR", default_value = "127.0.0.1:6379")]
-    pub redis_addr: String,
-    /// RabbitMQ URL.
-    #[arg(
-        long,
-        env = "TEST_RABBITMQ_URL",
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
-    )]
-    pub rabbitmq_url: String,
-    /// PostgreSQL server URL (a database per fault is created and dropped).
-    #[arg(
-        long,
-        env = "TEST_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    pub database_url: String,
+    /// The servers the services run on.
+    #[command(flatten)]
+    pub backends: crate::args::Backends,
 }
 
 impl FaultArgs {
@@ -150,7 +138,22 @@ pub async fn run(a: FaultArgs) -> anyhow::Result<bool> {
     let run_id = format!("{:x}", std::process::id());
     let dir = std::env::temp_dir().join(format!("outpost-faults-{run_id}"));
     std::fs::create_dir_all(&dir)?;
-    let reg = Registry::new(&a.database_url, &a.rabbitmq_url, &a.redis_addr);
+    let reg = Registry::new(
+        &a.backends.database_url,
+        &a.backends.rabbitmq_url,
+        &a.backends.redis_addr,
+    );
+    if let Some(secs) = a.soak {
+        let ok = soak::run(&a, secs, &bin, &dir, &reg, &run_id).await;
+        reg.remove_infra().await;
+        let ok = ok?;
+        if ok {
+            let _ = std::fs::remove_dir_all(&dir);
+        } else {
+            println!("- service logs kept in {}", dir.display());
+        }
+        return Ok(ok);
+    }
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     for f in faults {
@@ -222,51 +225,6 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-/// The services of one fault's run.
-struct Stack {
-    bin: PathBuf,
-    dir: PathBuf,
-    env: HashMap<&'static str, Vec<(String, String)>>,
-    procs: HashMap<&'static str, Proc>,
-    ports: HashMap<&'static str, u16>,
-    tag: String,
-    starts: usize,
-}
-
-impl Stack {
-    async fn start(&mut self, role: &'static str) -> anyhow::Result<()> {
-        let env = self.env.get(role).context("role")?.clone();
-        // A restarted process gets a log of its own, next to its predecessor's.
-        self.starts += 1;
-        let log = self
-            .dir
-            .join(format!("{}-{role}-{}.log", self.tag, self.starts));
-        let mut p = procs::spawn(role, &self.bin, &["serve"], &env, &self.dir, log)?;
-        let base = format!("http://127.0.0.1:{}", self.ports[role]);
-        p.wait_healthy(&base, Duration::from_secs(30)).await?;
-        self.procs.insert(role, p);
-        Ok(())
-    }
-
-    async fn stop_all(&mut self) {
-        for role in ["api", "delivery", "log"] {
-            if let Some(p) = self.procs.remove(role) {
-                p.stop(Duration::from_secs(10)).await;
-            }
-        }
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn kv(k: &str, v: impl ToString) -> (String, String) {
-    (k.to_string(), v.to_string())
-}
-
 async fn run_one(
     a: &FaultArgs,
     fault: Fault,
@@ -275,77 +233,18 @@ async fn run_one(
     reg: &Registry,
     run_id: &str,
 ) -> anyhow::Result<Row> {
-    let tag = format!("f{run_id}_{}", fault.slug());
-    let ri = RunInfra::new(&tag, &a.database_url);
-    reg.add_infra(ri.clone()).await;
-    infra::create_database(&a.database_url, &ri.database).await?;
-    let redis_proxy = TcpProxy::start(resolve(&a.redis_addr)?).await;
-    let pg_target = host_port(&a.database_url, 5432).context("database URL host")?;
-    let pg_proxy = TcpProxy::start(resolve(&pg_target)?).await;
-    let sink = FaultSink::start().await?;
-    let sink_proxy = TcpProxy::start(sink.addr).await;
-    let postgres_url = ri
-        .postgres_url
-        .replacen(&pg_target, &pg_proxy.addr.to_string(), 1);
-    let schedule: Vec<String> = (0..40).map(|i| (1 + i / 10).to_string()).collect();
-    let shared = vec![
-        kv("API_KEY", API_KEY),
-        kv("API_JWT_SECRET", "faults-jwt"),
-        kv("AES_ENCRYPTION_SECRET", "faults-aes"),
-        kv("DESTINATIONS_WEBHOOK_ALLOWED_CIDRS", "127.0.0.0/8"),
-        kv("REDIS_HOST", "127.0.0.1"),
-        kv("REDIS_PORT", redis_proxy.addr.port()),
-        kv("DEPLOYMENT_ID", &ri.deployment_id),
-        kv("RABBITMQ_SERVER_URL", &a.rabbitmq_url),
-        kv("RABBITMQ_EXCHANGE", &ri.exchange),
-        kv("RABBITMQ_DELIVERY_QUEUE", &ri.delivery_queue),
-        kv("RABBITMQ_LOG_QUEUE", &ri.log_queue),
-        kv("POSTGRES_URL", &postgres_url),
-        kv("LOG_BATCH_THRESHOLD_SECONDS", 1),
-        kv("DELIVERY_TIMEOUT_SECONDS", 2),
-        kv("RETRY_SCHEDULE", schedule.join(",")),
-        kv("RETRY_POLL_BACKOFF_MS", 100),
-    ];
-    procs::run_to_end(bin, &["migrate", "apply", "--yes"], &shared, dir)
-        .await
-        .context("outpost migrate apply")?;
-    let grpc = free_port()?;
-    let mut stack = Stack {
-        bin: bin.to_path_buf(),
-        dir: dir.to_path_buf(),
-        env: HashMap::new(),
-        procs: HashMap::new(),
-        ports: HashMap::new(),
-        tag,
-        starts: 0,
-    };
-    for role in ["log", "delivery", "api"] {
-        let port = free_port()?;
-        let mut env = shared.clone();
-        env.push(kv("SERVICE", role));
-        env.push(kv("API_PORT", port));
-        match role {
-            "log" => env.push(kv("LOG_GRPC_PORT", grpc)),
-            "api" => env.push(kv("LOG_GRPC_URL", format!("http://127.0.0.1:{grpc}"))),
-            _ => {}
-        }
-        stack.env.insert(role, env);
-        stack.ports.insert(role, port);
-    }
+    let mut rig = Rig::prepare(a, fault.slug(), bin, dir, reg, run_id).await?;
     let outcome = async {
-        for role in ["log", "delivery", "api"] {
-            stack.start(role).await?;
-        }
-        let api = format!("http://127.0.0.1:{}", stack.ports["api"]);
-        setup(&api, &format!("http://{}/hook", sink_proxy.addr)).await?;
+        rig.start().await?;
+        let api = rig.api();
         let publisher = Publisher::new(&api, &format!("{tag_prefix}-", tag_prefix = fault.slug()))?;
         let load = tokio::spawn(publisher.clone().run(a.rate(), a.load()));
         tokio::time::sleep(a.load() / 3).await;
         let outage = a.outage(fault);
-        inject(fault, outage, &mut stack, &redis_proxy, &pg_proxy, &sink, &sink_proxy).await?;
+        inject(fault, outage, &mut rig).await?;
         let fault_end = Instant::now();
         load.await.context("publisher")?;
-        let pg = pg_client(&ri.postgres_url).await?;
+        let pg = pg_client(&rig.infra.postgres_url).await?;
         let deadline = fault_end + outage.max(a.load()) + Duration::from_secs(a.drain_secs);
         let mut recovery = None;
         let logged = loop {
@@ -356,25 +255,25 @@ async fn run_one(
             if recovery.is_none()
                 && before
                     .iter()
-                    .all(|(id, _)| sink.first(id).is_some() && logged.contains(id))
+                    .all(|(id, _)| rig.sink.first(id).is_some() && logged.contains(id))
             {
                 recovery = Some(fault_end.elapsed());
             }
             let all_done = accepted
                 .iter()
-                .all(|(id, _)| sink.first(id).is_some() && logged.contains(id));
+                .all(|(id, _)| rig.sink.first(id).is_some() && logged.contains(id));
             if (recovery.is_some() && all_done) || Instant::now() > deadline {
                 break logged;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         let accepted = publisher.accepted();
-        let delivered = accepted.iter().filter(|(id, _)| sink.first(id).is_some()).count();
+        let delivered = accepted.iter().filter(|(id, _)| rig.sink.first(id).is_some()).count();
         let unlogged = accepted
             .iter()
-            .filter(|(id, _)| sink.first(id).is_some() && !logged.contains(id))
+            .filter(|(id, _)| rig.sink.first(id).is_some() && !logged.contains(id))
             .count();
-        let (_, duplicates) = sink.counts();
+        let (_, duplicates) = rig.sink.counts();
         let row = pg
             .query_one(
                 "SELECT count(*) - count(DISTINCT (event_id, destination_id, attempt_number)) FROM attempts",
@@ -395,34 +294,26 @@ async fn run_one(
         })
     }
     .await;
-    stack.stop_all().await;
+    rig.stack.stop_all().await;
     outcome
 }
 
 /// Breaks what `fault` breaks for `outage`, then undoes it.
-async fn inject(
-    fault: Fault,
-    outage: Duration,
-    stack: &mut Stack,
-    redis: &TcpProxy,
-    pg: &TcpProxy,
-    sink: &FaultSink,
-    sink_proxy: &TcpProxy,
-) -> anyhow::Result<()> {
+async fn inject(fault: Fault, outage: Duration, rig: &mut Rig) -> anyhow::Result<()> {
     match fault {
         Fault::KillApi | Fault::KillDelivery | Fault::KillLog => {
             let role = fault.killed_service().context("a killed service")?;
-            if let Some(p) = stack.procs.remove(role) {
+            if let Some(p) = rig.stack.procs.remove(role) {
                 p.kill9().await;
             }
             tokio::time::sleep(outage).await;
-            stack.start(role).await?;
+            rig.stack.start(role).await?;
         }
         Fault::Redis | Fault::Postgres | Fault::SinkReset => {
             let proxy = match fault {
-                Fault::Redis => redis,
-                Fault::Postgres => pg,
-                _ => sink_proxy,
+                Fault::Redis => &rig.redis_proxy,
+                Fault::Postgres => &rig.pg_proxy,
+                _ => &rig.sink_proxy,
             };
             proxy.cut();
             tokio::time::sleep(outage).await;
@@ -435,33 +326,10 @@ async fn inject(
             scenario::rabbitmqctl(&["await_startup"]).await?;
         }
         Fault::SinkHang => {
-            sink.set_hang(true);
+            rig.sink.set_hang(true);
             tokio::time::sleep(outage).await;
-            sink.set_hang(false);
+            rig.sink.set_hang(false);
         }
-    }
-    Ok(())
-}
-
-async fn setup(api: &str, url: &str) -> anyhow::Result<()> {
-    let c = reqwest::Client::builder().no_proxy().build()?;
-    let base = format!("{api}/api/v1");
-    let r = c
-        .put(format!("{base}/tenants/{TENANT}"))
-        .bearer_auth(API_KEY)
-        .send()
-        .await?;
-    if !r.status().is_success() {
-        bail!("PUT tenant: {}", r.status());
-    }
-    let r = c
-        .post(format!("{base}/tenants/{TENANT}/destinations"))
-        .bearer_auth(API_KEY)
-        .json(&json!({"type": "webhook", "topics": ["*"], "config": {"url": url}}))
-        .send()
-        .await?;
-    if !r.status().is_success() {
-        bail!("POST destination: {} {}", r.status(), r.text().await?);
     }
     Ok(())
 }
@@ -482,26 +350,6 @@ async fn logged_successes(pg: &tokio_postgres::Client) -> anyhow::Result<HashSet
         )
         .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-fn resolve(addr: &str) -> anyhow::Result<std::net::SocketAddr> {
-    use std::net::ToSocketAddrs;
-    addr.to_socket_addrs()?
-        .next()
-        .with_context(|| format!("cannot resolve {addr}"))
-}
-
-fn host_port(url: &str, default_port: u16) -> Option<String> {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
-    let hp = rest.split(['/', '?']).next()?;
-    (!hp.is_empty()).then(|| {
-        if hp.contains(':') {
-            hp.to_string()
-        } else {
-            format!("{hp}:{default_port}")
-        }
-    })
 }
 
 #[cfg(test)]
@@ -543,18 +391,6 @@ mod tests {
                 ..row
             }
             .ok()
-        );
-    }
-
-    #[test]
-    fn pg_host_port() {
-        assert_eq!(
-            host_port("postgres://postgres@127.0.0.1:5432/postgres", 5432).as_deref(),
-            Some("127.0.0.1:5432")
-        );
-        assert_eq!(
-            host_port("postgres://u@db/x", 5432).as_deref(),
-            Some("db:5432")
         );
     }
 }

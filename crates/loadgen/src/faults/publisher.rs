@@ -13,10 +13,12 @@ pub struct Publisher {
     url: String,
     prefix: String,
     accepted: Arc<Mutex<Vec<(String, Instant)>>>,
+    sent: Arc<Mutex<std::collections::HashMap<String, Instant>>>,
     refused: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Publisher {
+    /// A publisher to the API at `api`, with event ids `prefix<seq>`.
     pub fn new(api: &str, prefix: &str) -> anyhow::Result<Self> {
         Ok(Self {
             client: reqwest::Client::builder()
@@ -26,10 +28,12 @@ impl Publisher {
             url: format!("{api}/api/v1/publish"),
             prefix: prefix.to_string(),
             accepted: Arc::default(),
+            sent: Arc::default(),
             refused: Arc::default(),
         })
     }
 
+    /// (event id, when it was accepted), in acceptance order.
     pub fn accepted(&self) -> Vec<(String, Instant)> {
         self.accepted
             .lock()
@@ -37,10 +41,22 @@ impl Publisher {
             .clone()
     }
 
+    /// When `id` was first sent.
+    pub fn sent_at(&self, id: &str) -> Option<Instant> {
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .copied()
+    }
+
+    /// Publish requests that were refused or failed (and retried).
     pub fn refused(&self) -> u64 {
         self.refused.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Publishes at `rate` events/s for `load`, then waits for every event to be accepted or
+    /// given up.
     pub async fn run(self, rate: u64, load: Duration) {
         let limit = Arc::new(tokio::sync::Semaphore::new(512));
         let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
@@ -68,6 +84,10 @@ impl Publisher {
         let body =
             json!({"id": id, "tenant_id": TENANT, "topic": "fault.test", "data": {"id": id}});
         let give_up = Instant::now() + Duration::from_secs(120);
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.clone(), Instant::now());
         while Instant::now() < give_up {
             let r = self
                 .client
