@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/outpost-rs/target
 CARGO ?= cargo
 OUTPOST := $(CARGO_TARGET_DIR)/debug/outpost
 
-.PHONY: run build test test-rust test-sdk test-grpc test-portal portal lint fmt services bench-logs bench
+.PHONY: run build test test-rust test-sdk test-grpc test-openapi test-portal portal lint fmt services bench-logs bench
 
 ## Run everything in one process with embedded in-memory stores on :3333 (portal at /).
 run: portal
@@ -23,7 +23,7 @@ portal/dist/index.html: $(PORTAL_SOURCES)
 
 ## The whole test suite: Rust unit/integration/end-to-end tests, the published SDKs, gRPC,
 ## Helm, and the portal in headless Chromium.
-test: services build test-rust test-sdk test-grpc test-helm test-portal test-faults test-soak
+test: services build test-rust test-sdk test-grpc test-openapi test-helm test-portal test-faults test-soak
 
 ## Fault injection (outpost-faults): kill -9 of each service, Redis/RabbitMQ restarts, a
 ## PostgreSQL outage, a hanging and a resetting destination, each under publish load; prints
@@ -63,6 +63,11 @@ test-rust:
 
 test-sdk: build
 	scripts/sdk-smoke.sh $(OUTPOST)
+
+## schemathesis (PyPI) against the OpenAPI document the binary serves: no 5xx, no response
+## outside the document, invalid input refused. ST_MAX_EXAMPLES per operation (default 30).
+test-openapi: build
+	scripts/schemathesis.sh $(OUTPOST)
 
 ## A generic reflection-driven gRPC client (the grpcurl role) against the log service.
 test-grpc: build

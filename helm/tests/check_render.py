@@ -120,13 +120,22 @@ def main() -> int:
         outpost_deps = [d for d in full.all("Deployment") if d["metadata"]["labels"]["app.kubernetes.io/component"] in COMPONENTS]
         assert len(outpost_deps) == 3, f"{len(outpost_deps)} outpost Deployments"
 
-    @check("full: liveness and readiness GET /healthz on port http for every service")
+    @check("full: liveness GET /healthz, readiness GET /readyz on port http for every service")
     def _():
         for comp, dep in full.outpost_deployments().items():
             c = container(dep)
-            for probe in ("livenessProbe", "readinessProbe"):
+            for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
                 get = c[probe]["httpGet"]
-                assert get == {"path": "/healthz", "port": "http"}, f"{comp} {probe}: {get}"
+                assert get == {"path": path, "port": "http"}, f"{comp} {probe}: {get}"
+
+    @check("full: each service drains within its grace period; the api keeps serving 5 s unready")
+    def _():
+        for comp, dep in full.outpost_deployments().items():
+            env = env_map(container(dep))
+            grace = dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+            assert env.get("SHUTDOWN_GRACE_SECONDS") == str(grace - 5), f"{comp}: {env.get('SHUTDOWN_GRACE_SECONDS')} vs {grace}"
+            want_delay = "5" if comp == "api" else None
+            assert env.get("SHUTDOWN_DELAY_SECONDS") == want_delay, f"{comp}: {env.get('SHUTDOWN_DELAY_SECONDS')}"
 
     @check("full: HPAs (autoscaling/v2) for api and delivery (min 2), none for log; replicas left to them")
     def _():

@@ -48,7 +48,23 @@ pub fn router(state: AppState) -> Router {
         .merge(outpost_runtime::health_router(state.health.clone()))
         .nest("/api/v1", api)
         .merge(portal::router(state.settings.portal.clone()))
+        .layer(axum::middleware::map_response(too_large_as_json))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// axum answers an oversized body with a plain-text 413; the API answers in its JSON error
+/// shape, naming the limit.
+async fn too_large_as_json(response: axum::response::Response) -> axum::response::Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    error::json_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &serde_json::json!({
+            "status": 413,
+            "message": format!("request body too large: the limit is {MAX_BODY_BYTES} bytes"),
+        }),
+    )
 }
 
 async fn not_found() -> ApiError {

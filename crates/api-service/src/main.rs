@@ -9,10 +9,21 @@ async fn main() -> anyhow::Result<()> {
     outpost_runtime::init_telemetry(&cfg)?;
     let shutdown = outpost_runtime::shutdown_on_signal();
     let infra = outpost_runtime::infra::Infra::connect(&cfg).await?;
-    let router = outpost_api::app(&cfg, &infra, Health::new()).await?;
+    let health = Health::new();
+    let router = outpost_api::app(&cfg, &infra, health.clone()).await?;
     let listener = outpost_runtime::bind(cfg.api_port).await?;
     tracing::info!(port = cfg.api_port, "API listening.");
-    let served = outpost_runtime::serve_http(listener, router, shutdown).await;
+    let delay = std::time::Duration::from_secs(cfg.shutdown_delay_secs);
+    let stop = shutdown.clone();
+    let (served, ()) = outpost_runtime::serve_until_drained(
+        listener,
+        router,
+        health,
+        shutdown,
+        delay,
+        async move { stop.cancelled().await },
+    )
+    .await;
     outpost_runtime::stop_telemetry().await;
     served?;
     Ok(())

@@ -193,6 +193,10 @@ pub struct Config {
     pub max_destinations_per_tenant: usize,
     /// Delivery attempt timeout, seconds.
     pub delivery_timeout_secs: u64,
+    /// Longest drain after SIGTERM, seconds.
+    pub shutdown_grace_secs: u64,
+    /// Seconds the HTTP server keeps serving, unready, after SIGTERM.
+    pub shutdown_delay_secs: u64,
     /// Concurrent deliveries.
     pub delivery_max_concurrency: usize,
     /// Slots a slow destination may hold (0 = automatic).
@@ -507,6 +511,8 @@ impl Config {
             mqs_auto_provision: parse_bool(&raw, "MQS_AUTO_PROVISION")?,
             max_destinations_per_tenant: parse_num(&raw, "MAX_DESTINATIONS_PER_TENANT", 1usize)?,
             delivery_timeout_secs: parse_num(&raw, "DELIVERY_TIMEOUT_SECONDS", 1u64)?,
+            shutdown_grace_secs: parse_num(&raw, "SHUTDOWN_GRACE_SECONDS", 0u64)?,
+            shutdown_delay_secs: parse_num(&raw, "SHUTDOWN_DELAY_SECONDS", 0u64)?,
             delivery_max_concurrency: parse_num(&raw, "DELIVERY_MAX_CONCURRENCY", 1usize)?,
             delivery_slow_destination_concurrency: parse_num(
                 &raw,

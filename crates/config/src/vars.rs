@@ -113,6 +113,8 @@ vars! {
     "RETRY_VISIBILITY_TIMEOUT_SECONDS", "retry_visibility_timeout_seconds", Some("30"), false, "Visibility timeout of a received retry.";
     "MAX_DESTINATIONS_PER_TENANT", "max_destinations_per_tenant", Some("20"), false, "Most destinations a tenant may have.";
     "DELIVERY_TIMEOUT_SECONDS", "delivery_timeout_seconds", Some("5"), false, "Timeout of one delivery attempt.";
+    "SHUTDOWN_GRACE_SECONDS", "shutdown_grace_seconds", Some("25"), false, "On SIGTERM, longest wait for in-flight deliveries and log batches; unsettled messages are then left to the broker to redeliver (keep it under the pod's terminationGracePeriodSeconds).";
+    "SHUTDOWN_DELAY_SECONDS", "shutdown_delay_seconds", Some("0"), false, "On SIGTERM, seconds the HTTP server keeps serving with /readyz answering 503 before it stops accepting (lets a load balancer drop the pod first).";
     "PUBLISH_IDEMPOTENCY_KEY_TTL", "publish_idempotency_key_ttl", Some("3600"), false, "Seconds an event id is remembered for deduplication.";
     "DELIVERY_IDEMPOTENCY_KEY_TTL", "delivery_idempotency_key_ttl", Some("3600"), false, "Seconds a delivery attempt is remembered.";
     "LOG_BATCH_THRESHOLD_SECONDS", "log_batch_threshold_seconds", Some("10"), false, "Longest wait before a partial log batch is written.";

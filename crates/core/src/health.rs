@@ -1,13 +1,16 @@
 //! Worker health as reported by `/healthz`: each long-running worker registers under its
 //! upstream name (`http-server`, `deliverymq-consumer`, ...) and flips to failed when it dies.
+//! The process is also marked draining once shutdown begins, which `/readyz` reports.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Shared registry of worker states.
 #[derive(Debug, Clone, Default)]
 pub struct Health {
     workers: Arc<Mutex<BTreeMap<String, bool>>>,
+    draining: Arc<AtomicBool>,
 }
 
 impl Health {
@@ -30,6 +33,16 @@ impl Health {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Marks the process as shutting down: it takes no new work and should get no traffic.
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
     }
 
     /// Whether every worker is healthy.

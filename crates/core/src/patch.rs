@@ -193,5 +193,38 @@ mod tests {
                 }
             }
         }
+
+        /// The result equals RFC 7396's MergePatch algorithm run on the JSON objects.
+        #[test]
+        fn merge_patch_matches_rfc_7396(
+            cur in proptest::collection::btree_map("[a-d]", "[a-z]{0,3}", 0..4),
+            patch in proptest::collection::btree_map("[a-f]", proptest::option::of("[a-z]{0,3}"), 0..5),
+        ) {
+            fn rfc7396(target: &Value, patch: &Value) -> Value {
+                let Value::Object(p) = patch else { return patch.clone() };
+                let mut t = match target {
+                    Value::Object(t) => t.clone(),
+                    _ => serde_json::Map::new(),
+                };
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        let merged = rfc7396(t.get(k).unwrap_or(&Value::Null), v);
+                        t.insert(k.clone(), merged);
+                    }
+                }
+                Value::Object(t)
+            }
+            let target = serde_json::to_value(&cur).unwrap();
+            let patch_json: Value = patch
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::String)))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+            let want = rfc7396(&target, &patch_json);
+            let got = MapPatch::Merge(patch.clone()).apply(Some(&cur)).unwrap_or_default();
+            prop_assert_eq!(serde_json::to_value(&got).unwrap(), want);
+        }
     }
 }

@@ -295,6 +295,35 @@ mod tests {
             prop_assert!(matches_topic(std::slice::from_ref(&t), &t));
         }
 
+        /// The matcher agrees with the plain recursive definition of `*` globbing.
+        #[test]
+        fn glob_agrees_with_the_reference(pattern in "[ab.*]{0,8}", text in "[ab.]{0,10}") {
+            fn reference(p: &[u8], t: &[u8]) -> bool {
+                match p.split_first() {
+                    None => t.is_empty(),
+                    Some((b'*', rest)) => (0..=t.len()).any(|i| reference(rest, &t[i..])),
+                    Some((c, rest)) => t.first() == Some(c) && reference(rest, &t[1..]),
+                }
+            }
+            prop_assert_eq!(glob_match(&pattern, &text), reference(pattern.as_bytes(), text.as_bytes()));
+        }
+
+        /// A destination receives a topic when any of its patterns matches it, or the event's
+        /// topic is empty or `*`; adding patterns never loses a match.
+        #[test]
+        fn matches_topic_is_any_pattern(
+            list in proptest::collection::vec("[ab.*]{1,5}", 0..5),
+            extra in "[ab.*]{1,5}",
+            topic in "[ab.*]{0,6}",
+        ) {
+            let want = topic.is_empty() || topic == "*"
+                || list.iter().any(|p| p == "*" || glob_match(p, &topic));
+            prop_assert_eq!(matches_topic(&list, &topic), want);
+            let mut more = list.clone();
+            more.push(extra);
+            prop_assert!(!want || matches_topic(&more, &topic));
+        }
+
         #[test]
         fn normalized_list_matches_same_topics(
             list in proptest::collection::vec("[ab.*]{1,5}", 1..6),

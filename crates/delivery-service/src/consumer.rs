@@ -17,11 +17,12 @@ pub const WORKER: &str = "deliverymq-consumer";
 /// Consecutive receive errors after which the worker reports failed.
 pub const MAX_CONSECUTIVE_ERRORS: u32 = 10;
 
-/// Runs until `shutdown`, then waits for in-flight deliveries.
+/// Runs until `shutdown`, then waits for in-flight deliveries (at most `grace`).
 pub async fn run(
     queue: Arc<dyn Queue>,
     deliverer: Arc<Deliverer>,
     concurrency: usize,
+    grace: std::time::Duration,
     health: Health,
     shutdown: CancellationToken,
 ) {
@@ -100,7 +101,7 @@ pub async fn run(
     }
     tracker.close();
     tracing::info!(in_flight = tracker.len(), "Draining deliveries.");
-    tracker.wait().await;
+    outpost_runtime::drain_within("deliveries", grace, tracker.wait()).await;
 }
 
 /// Sleeps 200 ms · 2^(n-1), at most 15 s; true when shutdown came first.

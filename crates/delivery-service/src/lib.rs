@@ -137,6 +137,7 @@ pub async fn run_workers(
         infra.deliverymq.clone(),
         d,
         cfg.delivery_max_concurrency,
+        Duration::from_secs(cfg.shutdown_grace_secs),
         health,
         shutdown,
     );

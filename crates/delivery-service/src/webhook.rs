@@ -3,7 +3,7 @@
 //! transport failures to Outpost's attempt codes.
 
 use crate::sender::{SendResult, Sender};
-use crate::ssrf::{Blocked, Guard, GuardedResolver};
+use crate::ssrf::{Blocked, Guard, GuardedResolver, Lookup, SystemLookup};
 use outpost_core::destination::Destination;
 use outpost_core::event::{AttemptStatus, Event};
 use outpost_core::time::Timestamp;
@@ -34,6 +34,27 @@ impl WebhookSender {
         max_body: usize,
         pool: usize,
     ) -> Result<Self, String> {
+        Self::with_lookup(
+            settings,
+            guard,
+            user_agent,
+            proxy,
+            max_body,
+            pool,
+            Arc::new(SystemLookup),
+        )
+    }
+
+    /// A sender resolving host names with `lookup` (tests give names fixed addresses).
+    pub fn with_lookup(
+        settings: WebhookSettings,
+        guard: Guard,
+        user_agent: &str,
+        proxy: Option<&str>,
+        max_body: usize,
+        pool: usize,
+        lookup: Arc<dyn Lookup>,
+    ) -> Result<Self, String> {
         let guard = Arc::new(guard);
         let redirect_guard = guard.clone();
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
@@ -53,7 +74,10 @@ impl WebhookSender {
         let mut b = reqwest::Client::builder()
             .user_agent(user_agent)
             .redirect(policy)
-            .dns_resolver(Arc::new(GuardedResolver::new(guard.clone())))
+            .dns_resolver(Arc::new(GuardedResolver::with_lookup(
+                guard.clone(),
+                lookup,
+            )))
             .pool_max_idle_per_host(pool.max(1))
             .tcp_nodelay(true);
         if let Some(p) = proxy {

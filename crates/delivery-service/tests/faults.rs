@@ -10,7 +10,7 @@ use outpost_core::tenant::TenantRecord;
 use outpost_core::time::now_ms;
 use outpost_delivery::deliver::{Deliverer, Outcome};
 use outpost_delivery::sender::Sender;
-use outpost_delivery::ssrf::Guard;
+use outpost_delivery::ssrf::{Guard, Lookup, LookupFuture, SystemLookup};
 use outpost_delivery::webhook::WebhookSender;
 use outpost_destinations::webhook::request::WebhookSettings;
 use outpost_test_support::receiver::{Receiver, Reply};
@@ -27,16 +27,27 @@ struct Rig {
 }
 
 async fn rig(guard: Guard, max_body: usize, timeout: Duration) -> Rig {
+    rig_with(guard, max_body, timeout, Arc::new(SystemLookup)).await
+}
+
+/// A rig whose webhook sender resolves names with `lookup`.
+async fn rig_with(
+    guard: Guard,
+    max_body: usize,
+    timeout: Duration,
+    lookup: Arc<dyn Lookup>,
+) -> Rig {
     let store = Arc::new(MemoryTenantStore::new());
     let logmq = Arc::new(outpost_mq::MemoryQueue::new("logmq", 1000));
     let scheduler = Arc::new(MemoryScheduler::new());
-    let webhook = WebhookSender::new(
+    let webhook = WebhookSender::with_lookup(
         WebhookSettings::outpost_defaults(),
         guard,
         "Outpost/test",
         None,
         max_body,
         4,
+        lookup,
     )
     .unwrap();
     let mut senders: HashMap<String, Arc<dyn Sender>> = HashMap::new();
@@ -272,6 +283,55 @@ async fn huge_bodies_and_redirects() {
     dest(&r, "d3", &format!("{}/hop", rx.base)).await;
     r.d.deliver_one(task("d3", 1, true)).await;
     assert_eq!(next_log(&mut r).await.attempt.code, "ssrf_blocked");
+}
+
+/// Every name resolves to one fixed address.
+struct OneAddress(std::net::IpAddr);
+
+impl Lookup for OneAddress {
+    fn lookup(&self, _host: &str) -> LookupFuture {
+        let ip = self.0;
+        Box::pin(async move { Ok(vec![ip]) })
+    }
+}
+
+/// A public-looking endpoint redirects to a host *name* that resolves to a private address
+/// (127.0.0.2 here; only 127.0.0.1 is allowed): the hop is refused as ssrf_blocked and the
+/// private listener never sees a request.
+#[tokio::test]
+async fn redirect_to_a_name_resolving_privately_is_refused() {
+    let public = Receiver::start().await;
+    let private = Receiver::start_on("127.0.0.2").await;
+    let private_port = private.base.rsplit(':').next().unwrap().to_string();
+    let guard = Guard::new(true, &["127.0.0.1/32".into()]).unwrap();
+    let lookup = Arc::new(OneAddress("127.0.0.2".parse().unwrap()));
+    let mut r = rig_with(guard, 1024, Duration::from_secs(5), lookup).await;
+    public.script([Reply::Redirect(format!(
+        "http://internal.example:{private_port}/admin"
+    ))]);
+    dest(&r, "d1", &format!("{}/hop", public.base)).await;
+    r.d.deliver_one(task("d1", 1, true)).await;
+    let e = next_log(&mut r).await;
+    assert_eq!(
+        e.attempt.code, "ssrf_blocked",
+        "{:?}",
+        e.attempt.response_data
+    );
+    assert_eq!(public.received().len(), 1);
+    assert!(
+        private.received().is_empty(),
+        "the private listener was reached"
+    );
+    // The same name as the destination URL itself is refused before any connection.
+    dest(
+        &r,
+        "d2",
+        &format!("http://internal.example:{private_port}/admin"),
+    )
+    .await;
+    r.d.deliver_one(task("d2", 1, true)).await;
+    assert_eq!(next_log(&mut r).await.attempt.code, "ssrf_blocked");
+    assert!(private.received().is_empty());
 }
 
 #[tokio::test]

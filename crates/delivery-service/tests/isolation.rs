@@ -106,6 +106,7 @@ async fn a_hanging_destination_does_not_starve_a_healthy_one() {
         deliverymq.clone(),
         deliverer,
         8,
+        Duration::from_secs(25),
         Health::new(),
         shutdown.clone(),
     ));

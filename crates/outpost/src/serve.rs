@@ -42,7 +42,6 @@ pub async fn serve(mut cfg: Config) -> anyhow::Result<()> {
         "Outpost listening on http://{addr} (API under /api/v1).{}",
         if embedded { " Embedded mode: in-memory stores, nothing is persisted." } else { "" }
     );
-    let http = outpost_runtime::serve_http(listener, router, shutdown.clone());
     // A service that fails stops the whole process (rather than leaving it up and healthy).
     let delivery = async {
         if !cfg.service.runs_delivery() {
@@ -64,7 +63,22 @@ pub async fn serve(mut cfg: Config) -> anyhow::Result<()> {
         }
         r
     };
-    let (h, d, l) = tokio::join!(http, delivery, log);
+    let workers = async {
+        let (d, l) = tokio::join!(delivery, log);
+        // With no workers (SERVICE=api), the API alone runs until the signal.
+        shutdown.cancelled().await;
+        (d, l)
+    };
+    let delay = std::time::Duration::from_secs(cfg.shutdown_delay_secs);
+    let (h, (d, l)) = outpost_runtime::serve_until_drained(
+        listener,
+        router,
+        health.clone(),
+        shutdown.clone(),
+        delay,
+        workers,
+    )
+    .await;
     outpost_runtime::stop_telemetry().await;
     h.context("HTTP server")?;
     d.context("delivery service")?;

@@ -11,12 +11,29 @@ use outpost_core::health::Health;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-/// `GET /healthz` and `GET /api/v1/healthz`: 200 when every worker is healthy, else 503.
+/// `GET /healthz` and `GET /api/v1/healthz` (liveness): 200 when every worker is healthy, else
+/// 503. `GET /readyz` (readiness): the same, and 503 `draining` once shutdown has begun.
 pub fn health_router<S: Clone + Send + Sync + 'static>(health: Health) -> Router<S> {
-    let h2 = health.clone();
+    let (h2, h3) = (health.clone(), health.clone());
     Router::new()
         .route("/healthz", get(move || healthz(health.clone())))
         .route("/api/v1/healthz", get(move || healthz(h2.clone())))
+        .route("/readyz", get(move || readyz(h3.clone())))
+}
+
+async fn readyz(health: Health) -> impl IntoResponse {
+    let (status, text) = if health.is_draining() {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining")
+    } else if health.all_healthy() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "failed")
+    };
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json!({ "status": text }).to_string(),
+    )
 }
 
 async fn healthz(health: Health) -> impl IntoResponse {
@@ -90,6 +107,56 @@ pub fn shutdown_on_signal() -> CancellationToken {
     token
 }
 
+/// Runs the HTTP server and `workers` until SIGINT/SIGTERM (`shutdown`), in phases. At the
+/// signal the process is marked draining (`/readyz` answers 503) and the workers, which watch
+/// `shutdown`, stop taking work and finish what they hold. The HTTP server keeps serving until
+/// the workers are done and `delay` has passed since the signal, then stops accepting and
+/// finishes its in-flight requests. A worker that fails cancels `shutdown` itself.
+pub async fn serve_until_drained<W>(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    health: Health,
+    shutdown: CancellationToken,
+    delay: std::time::Duration,
+    workers: W,
+) -> (std::io::Result<()>, W::Output)
+where
+    W: std::future::Future,
+{
+    let http_stop = CancellationToken::new();
+    let http = serve_http(listener, router, http_stop.clone());
+    let phases = async {
+        let marker = async {
+            shutdown.cancelled().await;
+            health.set_draining();
+            tracing::info!(
+                delay_secs = delay.as_secs_f64(),
+                "Draining: /readyz answers 503; finishing in-flight work."
+            );
+            tokio::time::sleep(delay).await;
+        };
+        let (out, ()) = tokio::join!(workers, marker);
+        http_stop.cancel();
+        out
+    };
+    tokio::join!(http, phases)
+}
+
+/// Waits for `work` at most `grace`; says so when it gives up (what is left unsettled goes back
+/// to the broker when the process exits, and is redelivered).
+pub async fn drain_within<F: std::future::Future<Output = ()>>(
+    what: &str,
+    grace: std::time::Duration,
+    work: F,
+) {
+    if tokio::time::timeout(grace, work).await.is_err() {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "{what}: still in flight after SHUTDOWN_GRACE_SECONDS; exiting, the broker redelivers the unsettled messages."
+        );
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` fires.
 pub async fn serve_http(
     listener: tokio::net::TcpListener,
@@ -145,17 +212,22 @@ where
     let infra = infra::Infra::connect(&cfg).await?;
     let health = Health::new();
     let listener = bind(cfg.api_port).await?;
-    let http = serve_http(listener, health_router(health.clone()), shutdown.clone());
+    let delay = std::time::Duration::from_secs(cfg.shutdown_delay_secs);
     let stop = shutdown.clone();
-    let work = async move {
-        let r = workers(cfg, infra, health, shutdown).await;
-        // A failed worker stops the process instead of leaving it up and healthy.
-        if r.is_err() {
-            stop.cancel();
+    let router = health_router(health.clone());
+    let work = {
+        let health = health.clone();
+        let shutdown = shutdown.clone();
+        async move {
+            let r = workers(cfg, infra, health, shutdown).await;
+            // A failed worker stops the process instead of leaving it up and healthy.
+            if r.is_err() {
+                stop.cancel();
+            }
+            r
         }
-        r
     };
-    let (h, w) = tokio::join!(http, work);
+    let (h, w) = serve_until_drained(listener, router, health, shutdown, delay, work).await;
     stop_telemetry().await;
     w?;
     h?;

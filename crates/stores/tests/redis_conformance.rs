@@ -42,8 +42,81 @@ async fn credentials_are_encrypted_at_rest_and_index_rebuilds() {
         })
         .await
         .unwrap();
-    let d = outpost_test_support::tenant_store_suite::destination("t", "d", &["*"], now);
+    let mut d = outpost_test_support::tenant_store_suite::destination("t", "d", &["*"], now);
+    d.credentials
+        .insert("password".into(), "Sup3rSecretStoredPassword".into());
+    d.delivery_metadata = Some(
+        [(
+            "x-api-key".to_string(),
+            "Sup3rSecretDeliveryHeader".to_string(),
+        )]
+        .into(),
+    );
     store.create_destination(&d, 5).await.unwrap();
+    // No value under the deployment's keys holds a secret in clear, whatever its type.
+    let mut everything: Vec<u8> = Vec::new();
+    let keys: Vec<String> = client
+        .custom(fred::cmd!("KEYS"), vec![format!("{deployment}:*")])
+        .await
+        .unwrap();
+    assert!(!keys.is_empty());
+    for key in &keys {
+        let kind: String = client
+            .custom(fred::cmd!("TYPE"), vec![key.clone()])
+            .await
+            .unwrap();
+        let values: Vec<Vec<u8>> = match kind.as_str() {
+            "hash" => client
+                .custom(fred::cmd!("HGETALL"), vec![key.clone()])
+                .await
+                .unwrap(),
+            "string" => vec![client.get(key).await.unwrap()],
+            "set" => client
+                .custom(fred::cmd!("SMEMBERS"), vec![key.clone()])
+                .await
+                .unwrap(),
+            "zset" => client
+                .custom(
+                    fred::cmd!("ZRANGE"),
+                    vec![key.clone(), "0".into(), "-1".into()],
+                )
+                .await
+                .unwrap(),
+            "list" => client
+                .custom(
+                    fred::cmd!("LRANGE"),
+                    vec![key.clone(), "0".into(), "-1".into()],
+                )
+                .await
+                .unwrap(),
+            other => panic!("{key}: unexpected type {other}"),
+        };
+        everything.extend(values.into_iter().flatten());
+        everything.extend(key.as_bytes());
+    }
+    for secret in [
+        "whsec_abc",
+        "Sup3rSecretStoredPassword",
+        "Sup3rSecretDeliveryHeader",
+    ] {
+        assert!(
+            !everything
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes()),
+            "{secret} stored in clear"
+        );
+    }
+    // And they read back decrypted.
+    let outpost_core::ports::DestinationLookup::Found(back) =
+        store.get_destination("t", "d").await.unwrap()
+    else {
+        panic!("destination not found")
+    };
+    assert_eq!(back.credentials["password"], "Sup3rSecretStoredPassword");
+    assert_eq!(
+        back.delivery_metadata.unwrap()["x-api-key"],
+        "Sup3rSecretDeliveryHeader"
+    );
     let raw: Vec<u8> = client
         .hget(
             format!("{deployment}:tenant:{{t}}:destination:d"),

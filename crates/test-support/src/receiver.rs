@@ -97,7 +97,12 @@ async fn handle(
 impl Receiver {
     /// Starts a receiver on a free loopback port.
     pub async fn start() -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on("127.0.0.1").await
+    }
+
+    /// Starts a receiver on a free port of the local address `ip` (e.g. `127.0.0.2`).
+    pub async fn start_on(ip: &str) -> Receiver {
+        let listener = tokio::net::TcpListener::bind((ip, 0))
             .await
             .expect("bind receiver");
         let addr = listener.local_addr().expect("receiver address");

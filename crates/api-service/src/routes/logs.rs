@@ -42,10 +42,15 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn limit(q: &Query) -> usize {
-    match q.get("limit").and_then(|l| l.parse::<i64>().ok()) {
-        Some(n) if n > 0 => (n as usize).min(MAX_LIMIT),
-        _ => DEFAULT_LIMIT,
+/// `limit`: absent or empty means the default; above the maximum it is capped. Upstream takes
+/// anything else silently as the default; we refuse it (422), so a typo is not a surprise.
+fn limit(q: &Query) -> Result<usize, ApiError> {
+    match q.get("limit").filter(|l| !l.is_empty()) {
+        None => Ok(DEFAULT_LIMIT),
+        Some(l) => match l.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT)),
+            _ => Err(ApiError::query("query.limit", "must be a positive integer")),
+        },
     }
 }
 
@@ -93,7 +98,7 @@ fn page_request(q: &Query, resource: &str) -> Result<PageRequest<LogKey>, ApiErr
     }
     Ok(PageRequest {
         dir: q.dir()?,
-        limit: limit(q),
+        limit: limit(q)?,
         cursor: q.cursor(resource, LogKey::parse)?,
     })
 }

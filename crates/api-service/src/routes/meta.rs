@@ -1,4 +1,5 @@
-//! `GET /topics` and `GET /destination-types[/:type]`.
+//! `GET /topics`, `GET /destination-types[/:type]`, and `GET /openapi.json` (this API's
+//! OpenAPI document, public).
 
 use super::ok;
 use crate::auth::Auth;
@@ -7,7 +8,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
@@ -17,6 +18,18 @@ pub fn router() -> Router<AppState> {
         .route("/topics", get(topics))
         .route("/destination-types", get(types))
         .route("/destination-types/{kind}", get(one_type))
+        .route("/openapi.json", get(openapi))
+}
+
+/// The OpenAPI 3.1 document of this API (`crates/api-service/openapi.json`).
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 /// The configured topics. Upstream answers `null` when none are configured; the published SDKs

@@ -92,3 +92,119 @@ async fn vpc_mode_without_api_key() {
         200
     );
 }
+
+/// A token with `header` and `claims`, its signature HMAC-SHA256 over them with `secret`.
+fn forge(header: &str, claims: &serde_json::Value, secret: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use hmac::{Hmac, Mac};
+    let input = format!("{}.{}", B64.encode(header), B64.encode(claims.to_string()));
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", B64.encode(mac.finalize().into_bytes()))
+}
+
+/// Algorithm confusion, `none`, tampering and malformed tokens are all 401 with an empty body,
+/// over HTTP; the one well-formed token of the same shape is accepted (so the forgeries fail
+/// for the reason tested, not for their claims).
+#[tokio::test]
+async fn forged_tenant_tokens_are_refused() {
+    let app = spawn(Store::Memory, |_| {}).await;
+    let tenant = app.tenant().await;
+    let now = chrono_now();
+    let claims =
+        serde_json::json!({"iss": "outpost", "sub": tenant, "iat": now, "exp": now + 3600});
+    let path = format!("/tenants/{tenant}");
+    let good = forge(r#"{"alg":"HS256","typ":"JWT"}"#, &claims, JWT_SECRET);
+    assert_eq!(
+        app.call(Method::GET, &path, Some(&good), None).await.status,
+        200
+    );
+
+    let unsigned = |header: &str| {
+        let mut parts: Vec<&str> = Vec::new();
+        let t = forge(header, &claims, JWT_SECRET);
+        parts.extend(t.split('.').take(2));
+        format!("{}.{}.", parts[0], parts[1])
+    };
+    let mut forged = vec![
+        (
+            "alg none, no signature",
+            unsigned(r#"{"alg":"none","typ":"JWT"}"#),
+        ),
+        (
+            "alg None, no signature",
+            unsigned(r#"{"alg":"None","typ":"JWT"}"#),
+        ),
+        ("alg NONE, no signature", unsigned(r#"{"alg":"NONE"}"#)),
+        (
+            "alg none, HMAC signature",
+            forge(r#"{"alg":"none"}"#, &claims, JWT_SECRET),
+        ),
+        // Key confusion: an asymmetric algorithm "verified" with the shared secret as its key.
+        (
+            "RS256 signed with the secret",
+            forge(r#"{"alg":"RS256"}"#, &claims, JWT_SECRET),
+        ),
+        (
+            "ES256 signed with the secret",
+            forge(r#"{"alg":"ES256"}"#, &claims, JWT_SECRET),
+        ),
+        (
+            "PS256 signed with the secret",
+            forge(r#"{"alg":"PS256"}"#, &claims, JWT_SECRET),
+        ),
+        ("no alg", forge(r#"{"typ":"JWT"}"#, &claims, JWT_SECRET)),
+        (
+            "alg not a string",
+            forge(r#"{"alg":256}"#, &claims, JWT_SECRET),
+        ),
+        (
+            "signed with the API key",
+            forge(r#"{"alg":"HS256"}"#, &claims, KEY),
+        ),
+        (
+            "wrong issuer",
+            forge(
+                r#"{"alg":"HS256"}"#,
+                &serde_json::json!({"iss": "other", "sub": tenant, "iat": now, "exp": now + 3600}),
+                JWT_SECRET,
+            ),
+        ),
+        (
+            "no expiry",
+            forge(
+                r#"{"alg":"HS256"}"#,
+                &serde_json::json!({"iss": "outpost", "sub": tenant, "iat": now}),
+                JWT_SECRET,
+            ),
+        ),
+        (
+            "empty subject",
+            forge(
+                r#"{"alg":"HS256"}"#,
+                &serde_json::json!({"iss": "outpost", "sub": "", "iat": now, "exp": now + 3600}),
+                JWT_SECRET,
+            ),
+        ),
+        ("two parts", good.rsplit_once('.').unwrap().0.to_string()),
+        ("four parts", format!("{good}.x")),
+        ("not base64", "a$.b$.c$".to_string()),
+    ];
+    // Tampering: another tenant's subject under the good token's signature.
+    let other =
+        serde_json::json!({"iss": "outpost", "sub": "someone-else", "iat": now, "exp": now + 3600});
+    let swapped = forge(r#"{"alg":"HS256","typ":"JWT"}"#, &other, JWT_SECRET);
+    let sig = good.rsplit('.').next().unwrap();
+    let head = swapped.rsplit_once('.').unwrap().0;
+    forged.push((
+        "payload swapped under a valid signature",
+        format!("{head}.{sig}"),
+    ));
+    for (what, token) in forged {
+        let r = app.call(Method::GET, &path, Some(&token), None).await;
+        assert_eq!((r.status.as_u16(), r.text.as_str()), (401, ""), "{what}");
+        let r = app.call(Method::GET, "/topics", Some(&token), None).await;
+        assert_eq!(r.status, 401, "{what}");
+    }
+}

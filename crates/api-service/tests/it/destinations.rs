@@ -97,7 +97,7 @@ both_stores! {
         assert_error(&app.post(&p, r#"{"type":"webhook","topics":["*"],"config":"url"}"#).await, 422, "invalid JSON");
         assert_error(&app.post(&p, r#"{"type":"webhook","topics":["*"],"config":{"url":"https://a.b"},"filter":[1]}"#).await, 422, "invalid JSON");
         let huge = format!(r#"{{"type":"webhook","topics":["*"],"config":{{"url":"https://a.b","x":"{}"}}}}"#, "a".repeat(2 * 1024 * 1024));
-        assert_eq!(app.post(&p, &huge).await.status, 413);
+        assert_error(&app.post(&p, &huge).await, 413, "request body too large: the limit is 1048576 bytes");
         assert_eq!(app.get(&p).await.body, json!([]), "nothing was created");
         assert_error(&app.post("/tenants/nobody/destinations", r#"{"type":"webhook","topics":["*"],"config":{"url":"https://a.b"}}"#).await, 404, "tenant not found");
     }

@@ -87,6 +87,17 @@ log_stores! {
         assert!(r.body["data"]["query.time[gte]"].as_str().unwrap().starts_with("invalid format"));
         let r = app.get("/events?order_by=topic").await;
         assert_eq!(r.body["data"], json!({"query.order_by": "must be one of: [time]"}));
+        for bad in ["abc", "0", "-5", "null", "1.5"] {
+            let r = app.get(&format!("/events?limit={bad}")).await;
+            assert_error(&r, 422, "validation error");
+            assert_eq!(r.body["data"], json!({"query.limit": "must be a positive integer"}), "limit={bad}");
+            let r = app.get(&format!("/attempts?limit={bad}")).await;
+            assert_eq!(r.body["data"], json!({"query.limit": "must be a positive integer"}), "limit={bad}");
+        }
+        let r = app.get(&format!("/events?tenant_id={t}&limit=")).await;
+        assert_eq!(r.body["pagination"]["limit"], 100, "empty means the default");
+        let r = app.get(&format!("/events?tenant_id={t}&limit=5000")).await;
+        assert_eq!(r.body["pagination"]["limit"], 1000, "capped");
         assert_error(&app.get("/events/nope").await, 404, "event not found");
         assert_eq!(app.get("/events/e1").await.body["id"], "e1");
         assert_error(&app.get(&format!("/events/x1?tenant_id={t}")).await, 404, "event not found");

@@ -9,6 +9,7 @@ mod isolation;
 mod logs;
 mod meta;
 mod metrics;
+mod openapi;
 mod portal;
 mod publish;
 mod tenants;

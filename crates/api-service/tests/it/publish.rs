@@ -67,6 +67,10 @@ both_stores! {
         let r = app.post("/publish", r#"{"tenant_id":"nobody","data":{}}"#).await;
         assert_eq!((r.status.as_u16(), r.body["destination_ids"].clone()), (202, json!([])));
         assert!(app.tasks().await.is_empty());
+        // Over the body limit: a JSON 413 naming the limit, and nothing enqueued.
+        let huge = format!(r#"{{"tenant_id":"{t}","data":{{"x":"{}"}}}}"#, "a".repeat(1024 * 1024));
+        assert_error(&app.post("/publish", &huge).await, 413, "request body too large: the limit is 1048576 bytes");
+        assert!(app.tasks().await.is_empty());
     }
 }
 

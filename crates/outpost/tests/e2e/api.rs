@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-pub const KEY: &str = "k";
+/// The admin key of e2e servers (long and unique, so the secrets test can look for it).
+pub const KEY: &str = "Sup3rSecretAdminKey-e2e";
 
 pub fn base_env() -> Vec<(&'static str, &'static str)> {
     vec![

@@ -69,12 +69,22 @@ impl Server {
     }
 
     /// Sends SIGTERM and returns the exit status.
-    pub fn stop(mut self) -> std::process::ExitStatus {
+    pub fn stop(self) -> std::process::ExitStatus {
+        self.terminate();
+        self.wait_exit(Duration::from_secs(10))
+    }
+
+    /// Sends SIGTERM, without waiting.
+    pub fn terminate(&self) {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
+    }
+
+    /// Waits for the process to exit (panics after `within`); removes the log of a clean exit.
+    pub fn wait_exit(mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
                 if s.success() {
@@ -82,7 +92,10 @@ impl Server {
                 }
                 return s;
             }
-            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "server did not stop within {within:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

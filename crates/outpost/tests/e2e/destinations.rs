@@ -113,14 +113,17 @@ pub fn assert_metadata(headers: &Value, event_id: &str, topic: &str, metadata: &
     }
 }
 
-/// Credentials given to destinations never appear in the service's logs, even at debug level
-/// and when deliveries fail with errors that name the endpoint.
+/// Credentials given to destinations, the process's own secrets and tenant tokens never appear
+/// in the service's logs, even at debug level and when deliveries fail with errors that name
+/// the endpoint.
 #[tokio::test]
 async fn destination_credentials_are_never_logged() {
     let closed = format!("127.0.0.1:{}", crate::common::free_port());
     let h = DestHarness::start(&[
         ("LOG_LEVEL", "debug"),
         ("DESTINATIONS_WEBHOOK_ALLOWED_CIDRS", "127.0.0.0/8"),
+        ("API_JWT_SECRET", "Sup3rSecretJwtSigningKey"),
+        ("AES_ENCRYPTION_SECRET", "Sup3rSecretAesEncryptionKey"),
     ])
     .await;
     let secrets = [
@@ -129,8 +132,18 @@ async fn destination_credentials_are_never_logged() {
         "Sup3rSecretAwsKeySecret",
         "Sup3rSecretKafkaPassword",
         "U3VwM3JTZWNyZXRTYXNLZXk=",
+        "Sup3rSecretKinesisSecret",
+        "Sup3rSecretS3Secret",
+        "Sup3rSecretGcpPrivateKey",
+        "Sup3rSecretJwtSigningKey",
+        "Sup3rSecretAesEncryptionKey",
     ];
-    for body in [
+    let endpoint = format!("http://{closed}");
+    let service_account = json!({"type": "service_account", "project_id": "p",
+        "private_key_id": "k1", "client_email": "svc@p.iam.gserviceaccount.com",
+        "private_key": format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", secrets[7])})
+    .to_string();
+    let destinations = [
         json!({"type": "webhook", "config": {"url": format!("http://{closed}/hook")},
                "credentials": {"secret": secrets[0]}}),
         json!({"type": "rabbitmq", "config": {"server_url": closed, "exchange": "x"},
@@ -143,11 +156,39 @@ async fn destination_credentials_are_never_logged() {
                "credentials": {"connection_string": format!(
                    "Endpoint=sb://127.0.0.3;SharedAccessKeyName=k;SharedAccessKey={};UseDevelopmentEmulator=true",
                    secrets[4])}}),
-    ] {
+        json!({"type": "aws_kinesis", "config": {"stream_name": "s", "region": "eu-west-1", "endpoint": endpoint},
+               "credentials": {"key": "AKIAEXAMPLE", "secret": secrets[5]}}),
+        json!({"type": "aws_s3", "config": {"bucket": "b", "region": "us-east-1", "endpoint": endpoint},
+               "credentials": {"key": "AKIAEXAMPLE", "secret": secrets[6]}}),
+        json!({"type": "gcp_pubsub", "config": {"project_id": "p", "topic": "t", "endpoint": endpoint},
+               "credentials": {"service_account_json": service_account}}),
+    ];
+    for body in destinations.iter().cloned() {
         h.create(body).await;
     }
+    // A tenant token, used once.
+    let (_, t) = h
+        .api
+        .call(
+            reqwest::Method::GET,
+            &format!("/tenants/{}/token", h.tenant),
+            None,
+        )
+        .await;
+    let token = t["token"].as_str().unwrap().to_string();
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/tenants/{}/destinations",
+            h.server.base, h.tenant
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let id = h.publish("any", r#"{"x":1}"#, json!({})).await;
-    // Five destinations, two attempts each, all failing.
+    // Every destination, two attempts each, all failing.
+    let want = destinations.len() * 2;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (_, b) = h
@@ -158,7 +199,7 @@ async fn destination_credentials_are_never_logged() {
                 None,
             )
             .await;
-        if b["models"].as_array().is_some_and(|m| m.len() >= 10) {
+        if b["models"].as_array().is_some_and(|m| m.len() >= want) {
             break;
         }
         assert!(Instant::now() < deadline, "attempts not logged: {b}");
@@ -166,7 +207,11 @@ async fn destination_credentials_are_never_logged() {
     }
     let log = std::fs::read_to_string(&h.server.log).unwrap();
     assert!(log.contains("Delivery attempted."), "the log is read");
-    for s in secrets {
+    for s in secrets
+        .iter()
+        .copied()
+        .chain([token.as_str(), crate::api::KEY])
+    {
         assert!(!log.contains(s), "secret {s} appears in the log");
     }
     assert!(h.server.stop().success());

@@ -256,6 +256,85 @@ async fn sigterm_drains_in_flight_deliveries() {
     }
 }
 
+/// SIGTERM with a delivery stuck past the grace period: `/readyz` turns 503 `draining` at once
+/// (liveness stays 200), the process exits once SHUTDOWN_GRACE_SECONDS have passed instead of
+/// waiting for the delivery, and the unsettled message is delivered again by the next replica.
+#[tokio::test]
+async fn sigterm_turns_unready_and_gives_up_after_the_grace_period() {
+    let mut env = split_env();
+    env.push(("SHUTDOWN_GRACE_SECONDS", "2".to_string()));
+    env.push(("DELIVERY_TIMEOUT_SECONDS", "60".to_string()));
+    let rx = Receiver::start().await;
+    rx.script([Reply::Hang(Duration::from_secs(40))]);
+    let api_srv = start_service(&env, "api").await;
+    let log_srv = start_service(&env, "log").await;
+    let delivery = start_service(&env, "delivery").await;
+    let http = reqwest::Client::new();
+    let ready = http
+        .get(format!("{}/readyz", delivery.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let api = Api::new(&api_srv.base);
+    api.tenant("t").await;
+    api.webhook("t", &format!("{}/h", rx.base), json!(["*"]), json!({}))
+        .await;
+    assert_eq!(
+        api.publish_raw(r#"{"id":"grace-1","tenant_id":"t","topic":"x","data":{}}"#)
+            .await
+            .0,
+        202
+    );
+    rx.wait_for("/h", 1, Duration::from_secs(10)).await;
+    let started = std::time::Instant::now();
+    delivery.terminate();
+    // Draining: unready, still alive.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let readyz = loop {
+        let r = http
+            .get(format!("{}/readyz", delivery.base))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 503 {
+            break r.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/readyz stayed 200 after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(readyz["status"], "draining");
+    let live = http
+        .get(format!("{}/healthz", delivery.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200, "liveness holds while draining");
+    let status = delivery.wait_exit(Duration::from_secs(10));
+    let took = started.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took >= Duration::from_millis(1900),
+        "left before the grace period: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(8),
+        "waited for the stuck delivery: {took:?}"
+    );
+    // The unsettled message comes back to the next replica and is delivered.
+    let again = start_service(&env, "delivery").await;
+    rx.wait_for("/h", 2, Duration::from_secs(20)).await;
+    let ids = rx.distinct_events("/h");
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert!(ids.contains("grace-1"));
+    for s in [again, api_srv, log_srv] {
+        assert!(s.stop().success());
+    }
+}
+
 /// Waits until the log (read through the api-service) holds `n` attempts for tenant `t`;
 /// returns the attempt ids.
 async fn logged_attempts(api: &Api, n: usize, within: Duration) -> Vec<String> {
