@@ -23,7 +23,7 @@ portal/dist/index.html: $(PORTAL_SOURCES)
 
 ## The whole test suite: Rust unit/integration/end-to-end tests, the published SDKs, gRPC,
 ## Helm, and the portal in headless Chromium.
-test: services build test-rust test-sdk test-grpc test-openapi test-helm test-portal test-faults test-soak
+test: services build test-rust test-sdk test-grpc test-openapi test-helm test-chart-e2e test-portal test-faults test-soak
 
 ## Fault injection (outpost-faults): kill -9 of each service, Redis/RabbitMQ restarts, a
 ## PostgreSQL outage, a hanging and a resetting destination, each under publish load; prints
@@ -75,9 +75,14 @@ test-grpc: build
 
 ## The Helm chart (helm/outpost), offline: lint, render for two Kubernetes versions, strict schema
 ## validation, rejected bad values, render assertions. Installs helm and kubernetes-validate once.
-.PHONY: test-helm
+.PHONY: test-helm test-chart-e2e
 test-helm:
 	scripts/helm-check.sh
+
+## The three services as separate processes, configured exactly as the chart renders them
+## (migration Job, then log, delivery, api), delivering events end to end on the local servers.
+test-chart-e2e: build
+	scripts/chart-e2e.sh $(OUTPOST)
 
 ## fmt and clippy, as CI runs them.
 lint:

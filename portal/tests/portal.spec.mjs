@@ -167,6 +167,10 @@ async function main() {
       });
       await page.getByLabel("Period").selectOption("7d");
       await page.locator(".stat", { hasText: "Failed" }).locator("dd").getByText("1").waitFor();
+      // Send latency from the metrics API (avg_duration_ms / max_duration_ms).
+      const latency = (await page.locator(".stat", { hasText: "Avg latency" }).locator("dd").textContent()) ?? "";
+      assert(/^\d+(\.\d)? (ms|s)$/.test(latency), `average latency stat: ${latency}`);
+      await page.getByRole("img", { name: /^Send latency, .*: average \d+(\.\d)? (ms|s), slowest / }).waitFor();
       await screenshot(page, "overview");
     });
 

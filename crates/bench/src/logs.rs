@@ -63,6 +63,7 @@ fn entry(
             response_data: Some(
                 serde_json::json!({"status": if ok { 200 } else { 503 }, "body": "ok"}),
             ),
+            duration_ms: Some(if ok { 40 } else { 900 }),
         },
         event: ev,
         destination: None,

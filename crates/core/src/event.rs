@@ -101,6 +101,9 @@ pub struct Attempt {
     /// Type-specific response detail (webhook: `{status, body}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_data: Option<serde_json::Value>,
+    /// How long the send took, in milliseconds (ours; absent in upstream's messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 /// The deliverymq message: deliver `event` to `destination_id`, as attempt number `attempt`.

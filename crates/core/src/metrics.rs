@@ -192,6 +192,12 @@ pub struct AggregateRow {
     pub manual: u64,
     /// Sum of attempt numbers.
     pub attempt_number_sum: u64,
+    /// Attempts with a recorded duration.
+    pub duration_count: u64,
+    /// Sum of their durations, ms.
+    pub duration_sum_ms: u64,
+    /// Longest of them, ms.
+    pub duration_max_ms: u64,
 }
 
 /// Event measures.
@@ -199,7 +205,9 @@ pub const EVENT_MEASURES: [&str; 2] = ["count", "rate"];
 /// Event dimensions.
 pub const EVENT_DIMENSIONS: [&str; 3] = ["tenant_id", "topic", "destination_id"];
 /// Attempt measures.
-pub const ATTEMPT_MEASURES: [&str; 11] = [
+/// `avg_duration_ms` and `max_duration_ms` are ours (upstream has no latency measure): how long
+/// the sends took, over the attempts that recorded it (0 when none did).
+pub const ATTEMPT_MEASURES: [&str; 13] = [
     "count",
     "successful_count",
     "failed_count",
@@ -211,6 +219,8 @@ pub const ATTEMPT_MEASURES: [&str; 11] = [
     "rate",
     "successful_rate",
     "failed_rate",
+    "avg_duration_ms",
+    "max_duration_ms",
 ];
 /// Attempt dimensions.
 pub const ATTEMPT_DIMENSIONS: [&str; 8] = [
@@ -253,6 +263,12 @@ fn measure(name: &str, r: &AggregateRow, seconds: f64) -> serde_json::Value {
         "rate" => json!(rate(r.count)),
         "successful_rate" => json!(rate(r.successful)),
         "failed_rate" => json!(rate(r.failed)),
+        "avg_duration_ms" => json!(if r.duration_count > 0 {
+            r.duration_sum_ms as f64 / r.duration_count as f64
+        } else {
+            0.0
+        }),
+        "max_duration_ms" => json!(r.duration_max_ms),
         _ => serde_json::Value::Null,
     }
 }
@@ -425,12 +441,22 @@ mod tests {
             failed: 1,
             successful: 3,
             attempt_number_sum: 6,
+            duration_count: 3,
+            duration_sum_ms: 90,
+            duration_max_ms: 50,
             ..Default::default()
         };
-        let measures: Vec<String> = ["count", "error_rate", "rate", "avg_attempt_number"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let measures: Vec<String> = [
+            "count",
+            "error_rate",
+            "rate",
+            "avg_attempt_number",
+            "avg_duration_ms",
+            "max_duration_ms",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let (data, truncated) = compute(&q, &measures, &[row]).unwrap();
         assert!(!truncated);
         assert_eq!(data.len(), 3, "zero-filled buckets");
@@ -441,5 +467,11 @@ mod tests {
         assert_eq!(data[1]["metrics"]["avg_attempt_number"], 1.5);
         assert!((data[1]["metrics"]["rate"].as_f64().unwrap() - 4.0 / 3600.0).abs() < 1e-12);
         assert_eq!(data[1]["dimensions"]["status"], "failed");
+        assert_eq!(data[1]["metrics"]["avg_duration_ms"], 30.0);
+        assert_eq!(data[1]["metrics"]["max_duration_ms"], 50);
+        assert_eq!(
+            data[0]["metrics"]["avg_duration_ms"], 0.0,
+            "no durations: 0"
+        );
     }
 }

@@ -220,6 +220,7 @@ impl Deliverer {
                 },
             };
         m.in_flight.add(-1, &[]);
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let (status, code, response_data) = match result {
             SendResult::Attempt {
                 status,
@@ -272,6 +273,7 @@ impl Deliverer {
             time: now,
             code,
             response_data,
+            duration_ms: Some(duration_ms),
         };
         let status_text = match attempt.status {
             AttemptStatus::Success => "success",

@@ -225,6 +225,7 @@ impl From<&Attempt> for pb::Attempt {
             time: Some(timestamp_to_pb(&a.time)),
             code: a.code.clone(),
             response_data: a.response_data.as_ref().map(|v| v.to_string()),
+            duration_ms: a.duration_ms,
         }
     }
 }
@@ -257,6 +258,7 @@ impl TryFrom<pb::Attempt> for Attempt {
             status,
             code: a.code,
             response_data,
+            duration_ms: a.duration_ms,
         })
     }
 }
@@ -472,6 +474,9 @@ impl From<&AggregateRow> for pb::AggregateRow {
             retry: r.retry,
             manual: r.manual,
             attempt_number_sum: r.attempt_number_sum,
+            duration_count: r.duration_count,
+            duration_sum_ms: r.duration_sum_ms,
+            duration_max_ms: r.duration_max_ms,
         }
     }
 }
@@ -490,6 +495,9 @@ impl TryFrom<pb::AggregateRow> for AggregateRow {
             retry: r.retry,
             manual: r.manual,
             attempt_number_sum: r.attempt_number_sum,
+            duration_count: r.duration_count,
+            duration_sum_ms: r.duration_sum_ms,
+            duration_max_ms: r.duration_max_ms,
         })
     }
 }
@@ -528,6 +536,7 @@ mod tests {
             time: from_unix_ms(1_700_000_000_123),
             code: "500".into(),
             response_data,
+            duration_ms: Some(42),
         }
     }
 
@@ -692,6 +701,9 @@ mod tests {
             retry: 4,
             manual: 5,
             attempt_number_sum: 6,
+            duration_count: 7,
+            duration_sum_ms: 8,
+            duration_max_ms: 9,
         };
         assert_eq!(
             AggregateRow::try_from(pb::AggregateRow::from(&row)).unwrap(),

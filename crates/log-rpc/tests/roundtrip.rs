@@ -64,6 +64,7 @@ fn entry(
                 "500".into()
             },
             response_data,
+            duration_ms: Some(offset_ms.unsigned_abs() / 1000 % 97 + 1),
         },
         destination: None,
         telemetry: None,
@@ -1114,8 +1115,14 @@ async fn attempt_aggregates_match_the_memory_store() {
             retry: 4,
             manual: 3,
             attempt_number_sum: 17,
+            // Every fixture attempt records a duration; their values travel as the memory
+            // store computed them (compared above).
+            duration_count: 12,
+            duration_sum_ms: all[0].duration_sum_ms,
+            duration_max_ms: all[0].duration_max_ms,
         }]
     );
+    assert!(all[0].duration_max_ms > 0 && all[0].duration_sum_ms >= all[0].duration_max_ms);
     let by_status = remote.attempt_aggregates(&queries[1]).await.unwrap();
     assert_eq!(total(&by_status), 12);
     assert!(by_status.iter().any(|r| r.dims["status"] == "failed"));

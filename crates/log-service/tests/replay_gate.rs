@@ -41,6 +41,7 @@ fn failed(n: u32) -> LogEntry {
             time: now_ms(),
             code: "500".into(),
             response_data: None,
+            duration_ms: None,
         },
         event,
         destination: None,

@@ -57,7 +57,10 @@ count(*) FILTER (WHERE status = 'failed'), \
 count(*) FILTER (WHERE attempt_number = 1 AND NOT manual), \
 count(*) FILTER (WHERE attempt_number > 1), \
 count(*) FILTER (WHERE manual), \
-coalesce(sum(attempt_number), 0)::bigint";
+coalesce(sum(attempt_number), 0)::bigint, \
+count(duration_ms), \
+coalesce(sum(duration_ms), 0)::bigint, \
+coalesce(max(duration_ms), 0)::bigint";
 
 /// How a granularity is bucketed in SQL.
 enum Bucketing {
@@ -240,7 +243,7 @@ impl Query {
             dims.insert(name.clone(), get::<String>(r, i)?);
             i += 1;
         }
-        let mut counters = [0u64; 7];
+        let mut counters = [0u64; 10];
         for c in counters.iter_mut().take(measures) {
             let v: i64 = get(r, i)?;
             *c = u64::try_from(v).map_err(|e| corrupt("aggregate count", e))?;
@@ -254,6 +257,9 @@ impl Query {
             retry,
             manual,
             attempt_number_sum,
+            duration_count,
+            duration_sum_ms,
+            duration_max_ms,
         ] = counters;
         Ok(AggregateRow {
             bucket,
@@ -265,6 +271,9 @@ impl Query {
             retry,
             manual,
             attempt_number_sum,
+            duration_count,
+            duration_sum_ms,
+            duration_max_ms,
         })
     }
 }
@@ -383,7 +392,7 @@ impl PgLogStore {
         let rows = self.aggregate_rows(&text, &query.sql).await?;
         let rows = rows
             .iter()
-            .map(|r| query.row(q.granularity, r, 7))
+            .map(|r| query.row(q.granularity, r, 10))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(sorted(rows))
     }

@@ -47,11 +47,18 @@ impl Migration {
 }
 
 /// The migrations embedded in this binary, in version order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    file: "0001_init.sql",
-    sql: include_str!("../../../migrations/postgres/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        file: "0001_init.sql",
+        sql: include_str!("../../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        file: "0002_attempt_duration.sql",
+        sql: include_str!("../../../migrations/postgres/0002_attempt_duration.sql"),
+    },
+];
 
 /// State of one migration in a database.
 #[derive(Debug, Clone, PartialEq, Eq)]

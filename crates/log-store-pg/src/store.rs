@@ -39,17 +39,18 @@ ON CONFLICT (time, id) DO NOTHING";
 const INSERT_ATTEMPTS: &str = "\
 INSERT INTO attempts (id, event_id, destination_id, status, time, code, response_data, manual, \
 attempt_number, tenant_id, topic, event_time, eligible_for_retry, event_data, event_metadata, \
-destination_type) \
+destination_type, duration_ms) \
 SELECT u.id, u.event_id, u.destination_id, u.status, u.time, u.code, u.response_data, u.manual, \
 u.attempt_number, u.tenant_id, u.topic, u.event_time, u.eligible_for_retry, u.event_data, \
-u.event_metadata::jsonb, u.destination_type \
+u.event_metadata::jsonb, u.destination_type, u.duration_ms \
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], \
 $8::bool[], $9::int4[], $10::text[], $11::text[], $12::timestamptz[], $13::bool[], $14::text[], \
-$15::text[], $16::text[]) \
+$15::text[], $16::text[], $17::int8[]) \
 AS u(id, event_id, destination_id, status, time, code, response_data, manual, attempt_number, \
-tenant_id, topic, event_time, eligible_for_retry, event_data, event_metadata, destination_type) \
+tenant_id, topic, event_time, eligible_for_retry, event_data, event_metadata, destination_type, \
+duration_ms) \
 ON CONFLICT (time, id) DO UPDATE SET status = EXCLUDED.status, code = EXCLUDED.code, \
-response_data = EXCLUDED.response_data";
+response_data = EXCLUDED.response_data, duration_ms = EXCLUDED.duration_ms";
 
 /// Columns read for an [`Event`], in [`event_from_row`] order.
 const EVENT_COLS: &str = "id, tenant_id, destination_id, time, topic, eligible_for_retry, data, \
@@ -58,7 +59,7 @@ metadata::text, matched_destination_ids";
 /// Columns read for an [`AttemptRecord`], in [`attempt_from_row`] order.
 const ATTEMPT_COLS: &str = "id, event_id, destination_id, status, time, code, response_data, manual, \
 attempt_number, tenant_id, topic, event_time, eligible_for_retry, event_data, event_metadata::text, \
-destination_type";
+destination_type, duration_ms";
 
 /// Truncates to milliseconds, the precision of cursors and of every store.
 fn ms(t: &Timestamp) -> Timestamp {
@@ -142,6 +143,9 @@ fn attempt_from_row(r: &Row) -> Result<AttemptRecord, StoreError> {
         attempt_number: u32::try_from(number).map_err(|e| corrupt("attempt_number", e))?,
         tenant_id: get(r, 9)?,
         destination_type: get(r, 15)?,
+        duration_ms: get::<Option<i64>>(r, 16)?
+            .map(|d| u64::try_from(d).map_err(|e| corrupt("attempt duration_ms", e)))
+            .transpose()?,
     };
     let event = Event {
         id: attempt.event_id.clone(),
@@ -298,6 +302,7 @@ struct AttemptColumns<'a> {
     event_data: Vec<&'a str>,
     event_metadata: Vec<String>,
     destination_type: Vec<&'a str>,
+    duration_ms: Vec<Option<i64>>,
 }
 
 impl<'a> AttemptColumns<'a> {
@@ -326,6 +331,8 @@ impl<'a> AttemptColumns<'a> {
         self.event_data.push(e.data.get());
         self.event_metadata.push(metadata_json(&e.metadata)?);
         self.destination_type.push(&a.destination_type);
+        self.duration_ms
+            .push(a.duration_ms.map(|d| i64::try_from(d).unwrap_or(i64::MAX)));
         Ok(())
     }
 }
@@ -417,6 +424,7 @@ impl LogStore for PgLogStore {
                 &at.event_data,
                 &at.event_metadata,
                 &at.destination_type,
+                &at.duration_ms,
             ],
         )
         .await

@@ -2,6 +2,7 @@
 //! and the conformance suites every implementation of a port must pass.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod log_store_durations;
 pub mod log_store_suite;
 pub mod otlp;
 pub mod pipeline_suites;

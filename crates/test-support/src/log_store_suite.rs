@@ -68,6 +68,7 @@ pub fn attempt(
             AttemptStatus::Failed => "503".into(),
         },
         response_data: Some(serde_json::json!({"status": 200, "body": "ok"})),
+        duration_ms: None,
     }
 }
 
@@ -162,6 +163,7 @@ pub async fn run(store: &dyn LogStore) {
     raw_data(store, &run).await;
     time_ranges(store, &run).await;
     aggregates(store, &run).await;
+    crate::log_store_durations::durations(store, &run).await;
 }
 
 async fn insert_and_get(store: &dyn LogStore, run: &str) {
@@ -1393,6 +1395,7 @@ impl AggFixture {
             retry: m[4],
             manual: m[5],
             attempt_number_sum: m[6],
+            ..Default::default()
         }
     }
 }
@@ -1710,6 +1713,7 @@ async fn aggregate_attempts(store: &dyn LogStore, fx: &AggFixture) {
         retry: 5,
         manual: 3,
         attempt_number_sum: 27,
+        ..Default::default()
     };
     assert_eq!(total, expected_total, "fixture measures");
     check_attempts(store, &fx.q(None, &[], &[]), vec![total]).await;
@@ -2132,6 +2136,7 @@ mod tests {
                     time: from_unix_ms(n * 1000),
                     code: "200".into(),
                     response_data: None,
+                    duration_ms: None,
                 },
                 event,
                 destination: None,

@@ -5,6 +5,15 @@ export interface Bucket {
   label: string;
   success: number;
   failed: number;
+  /** Average send duration of the bucket's attempts, ms (0 without attempts). */
+  avgMs: number;
+  /** Longest send duration of the bucket's attempts, ms. */
+  maxMs: number;
+}
+
+/** Milliseconds as text: `850 ms`, `2.4 s`. */
+export function formatMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(ms >= 10_000 ? 0 : 1)} s` : `${Math.round(ms)} ms`;
 }
 
 const W = 480;
@@ -111,6 +120,49 @@ export function RateLine({ buckets, title }: { buckets: Bucket[]; title: string 
         const n = b.success + b.failed;
         return n ? <circle key={i} className="rate-dot" cx={x(i)} cy={y(b.success / n)} r={3} /> : null;
       })}
+      <XLabels labels={buckets.map((b) => b.label)} x={x} />
+    </svg>
+  );
+}
+
+/** Average send latency per bucket as a line, the slowest send of each bucket as a tick;
+ * buckets without attempts leave a gap. */
+export function LatencyLine({ buckets, title }: { buckets: Bucket[]; title: string }) {
+  const plotH = H - PAD.top - PAD.bottom;
+  const max = niceMax(Math.max(0, ...buckets.map((b) => b.maxMs)));
+  const step = (W - PAD.left - PAD.right) / Math.max(1, buckets.length - 1);
+  const x = (i: number) => PAD.left + step * i;
+  const y = (ms: number) => PAD.top + plotH * (1 - ms / max);
+  const segments: string[] = [];
+  let current = "";
+  buckets.forEach((b, i) => {
+    if (b.success + b.failed === 0) {
+      if (current) segments.push(current);
+      current = "";
+      return;
+    }
+    current += `${current ? "L" : "M"}${x(i).toFixed(1)},${y(b.avgMs).toFixed(1)}`;
+  });
+  if (current) segments.push(current);
+  const n = buckets.reduce((s, b) => s + b.success + b.failed, 0);
+  const avg = n ? buckets.reduce((s, b) => s + b.avgMs * (b.success + b.failed), 0) / n : 0;
+  const slowest = Math.max(0, ...buckets.map((b) => b.maxMs));
+  const summary = n ? `average ${formatMs(avg)}, slowest ${formatMs(slowest)}` : "no attempts";
+  return (
+    <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${title}: ${summary}.`}>
+      <YAxis max={max} format={formatMs} />
+      {buckets.map((b, i) =>
+        b.success + b.failed ? (
+          <g key={i}>
+            <title>{`${b.label}: average ${formatMs(b.avgMs)}, slowest ${formatMs(b.maxMs)}`}</title>
+            <line className="latency-max" x1={x(i)} x2={x(i)} y1={y(b.avgMs)} y2={y(b.maxMs)} />
+            <circle className="rate-dot" cx={x(i)} cy={y(b.avgMs)} r={3} />
+          </g>
+        ) : null,
+      )}
+      {segments.map((d, i) => (
+        <path key={i} className="rate-line" d={d} />
+      ))}
       <XLabels labels={buckets.map((b) => b.label)} x={x} />
     </svg>
   );

@@ -1,9 +1,9 @@
-// A destination's delivery metrics over 24 hours, 7 days or 30 days: totals, attempts and
-// success rate over time, and breakdowns by response code and topic.
+// A destination's delivery metrics over 24 hours, 7 days or 30 days: totals, attempts, success
+// rate and send latency over time, and breakdowns by response code and topic.
 
 import { attemptMetrics, eventMetrics } from "../api/endpoints";
 import type { Destination, MetricsRow } from "../api/types";
-import { BarList, RateLine, StackedBars, type Bucket } from "../components/Charts";
+import { BarList, formatMs, LatencyLine, RateLine, StackedBars, type Bucket } from "../components/Charts";
 import { ErrorNotice, Loading } from "../components/Feedback";
 import { formatCount, formatPercent } from "../lib/format";
 import { isTimeframe, TIMEFRAMES, windowFor, type Timeframe } from "../lib/metrics";
@@ -31,7 +31,7 @@ async function load(id: string, timeframe: Timeframe) {
       start: w.start,
       end: w.end,
       granularity: w.granularity,
-      measures: ["successful_count", "failed_count", "retry_count"],
+      measures: ["successful_count", "failed_count", "retry_count", "avg_duration_ms", "max_duration_ms"],
       filters,
     }),
     attemptMetrics({ start: w.start, end: w.end, measures: ["count"], dimensions: ["code"], filters }),
@@ -44,6 +44,8 @@ async function load(id: string, timeframe: Timeframe) {
     label: bucketLabel(t, timeframe),
     success: byTime.get(t.getTime())?.successful_count ?? 0,
     failed: byTime.get(t.getTime())?.failed_count ?? 0,
+    avgMs: byTime.get(t.getTime())?.avg_duration_ms ?? 0,
+    maxMs: byTime.get(t.getTime())?.max_duration_ms ?? 0,
   }));
   return {
     buckets,
@@ -72,6 +74,7 @@ export function DestinationOverview({ destination }: { destination: Destination 
   const ok = m?.buckets.reduce((s, b) => s + b.success, 0) ?? 0;
   const failed = m?.buckets.reduce((s, b) => s + b.failed, 0) ?? 0;
   const total = ok + failed;
+  const avgMs = total ? (m?.buckets.reduce((s, b) => s + b.avgMs * (b.success + b.failed), 0) ?? 0) / total : 0;
   const period = TIMEFRAMES.find((t) => t.value === timeframe)?.label ?? "";
 
   return (
@@ -103,6 +106,7 @@ export function DestinationOverview({ destination }: { destination: Destination 
             <Stat label="Failed" value={formatCount(failed)} />
             <Stat label="Error rate" value={total ? formatPercent(failed / total) : "—"} />
             <Stat label="Retries" value={formatCount(m.retries)} />
+            <Stat label="Avg latency" value={total ? formatMs(avgMs) : "—"} />
           </dl>
           <div className="chart-grid">
             <figure className="card">
@@ -115,6 +119,11 @@ export function DestinationOverview({ destination }: { destination: Destination 
             <figure className="card">
               <figcaption>Success rate</figcaption>
               <RateLine buckets={m.buckets} title={`Success rate, ${period.toLowerCase()}`} />
+            </figure>
+            <figure className="card">
+              <figcaption>Latency</figcaption>
+              <LatencyLine buckets={m.buckets} title={`Send latency, ${period.toLowerCase()}`} />
+              <p className="legend">Average per period; the line above each point reaches the slowest send.</p>
             </figure>
             <figure className="card">
               <figcaption>By response code</figcaption>
@@ -133,6 +142,8 @@ export function DestinationOverview({ destination }: { destination: Destination 
                   <th scope="col">Period</th>
                   <th scope="col">Successful</th>
                   <th scope="col">Failed</th>
+                  <th scope="col">Avg latency</th>
+                  <th scope="col">Slowest</th>
                 </tr>
               </thead>
               <tbody>
@@ -141,6 +152,8 @@ export function DestinationOverview({ destination }: { destination: Destination 
                     <td>{b.label}</td>
                     <td>{b.success}</td>
                     <td>{b.failed}</td>
+                    <td>{b.success + b.failed ? formatMs(b.avgMs) : "—"}</td>
+                    <td>{b.success + b.failed ? formatMs(b.maxMs) : "—"}</td>
                   </tr>
                 ))}
               </tbody>

@@ -40,6 +40,7 @@ pub fn entry(
             time: from_unix_ms(ms + i64::from(n) * 1000),
             code: if ok { "200".into() } else { "503".into() },
             response_data: Some(json!({"status": if ok { 200 } else { 503 }, "body": "b"})),
+            duration_ms: Some(if ok { 20 } else { 60 }),
         },
         destination: None,
         telemetry: None,

@@ -42,6 +42,11 @@ log_stores! {
         assert_eq!(success["metrics"]["retry_count"], 1);
         assert_eq!(success["metrics"]["first_attempt_count"], 3);
         assert!(data[0].get("time_bucket").is_none());
+        // Send durations (ours): four successes of 20 ms, one failure of 60 ms.
+        let r = app.get(&q("attempts", "measures[]=avg_duration_ms&measures[]=max_duration_ms")).await;
+        assert_eq!(r.body["data"][0]["metrics"], serde_json::json!({"avg_duration_ms": 28.0, "max_duration_ms": 60}), "{}", r.text);
+        let r = app.get(&q("attempts", "measures[]=avg_duration_ms&dimensions[]=status&filters[status][]=failed")).await;
+        assert_eq!(r.body["data"][0]["metrics"]["avg_duration_ms"], 60.0, "{}", r.text);
         let r = app.get(&q("attempts", "measures[]=count&dimensions[]=attempt_number&filters[status][]=success")).await;
         let data = r.body["data"].as_array().unwrap();
         let two = data.iter().find(|d| d["dimensions"]["attempt_number"] == 2).unwrap();

@@ -291,6 +291,11 @@ impl LogStore for MemoryLogStore {
                 row.manual += 1;
             }
             row.attempt_number_sum += u64::from(a.attempt_number);
+            if let Some(d) = a.duration_ms {
+                row.duration_count += 1;
+                row.duration_sum_ms += d;
+                row.duration_max_ms = row.duration_max_ms.max(d);
+            }
         }
         Ok(groups.into_values().collect())
     }
