@@ -5,6 +5,7 @@
 //! the process at start with an error naming the variable and what is wrong with it.
 
 pub mod load;
+pub mod mqs;
 mod otel;
 pub mod vars;
 mod webhook;
@@ -187,6 +188,8 @@ pub struct Config {
     pub postgres_url: Option<String>,
     /// RabbitMQ URL of the internal queues.
     pub rabbitmq_url: Option<String>,
+    /// Internal queues on SQS (`AWS_SQS_REGION`); wins over RabbitMQ, as upstream.
+    pub sqs: Option<mqs::SqsConfig>,
     /// Create queues at start.
     pub mqs_auto_provision: bool,
     /// Most destinations per tenant.
@@ -338,6 +341,8 @@ impl Config {
                 "must be at most 64 characters of a-z, A-Z, 0-9, _ and -".into(),
             ));
         }
+        let sqs = mqs::sqs(&raw)?;
+        mqs::refuse_unsupported(&raw, sqs.is_some())?;
         let redis_vars = [
             "REDIS_HOST",
             "REDIS_PORT",
@@ -507,7 +512,12 @@ impl Config {
                 .unwrap_or_else(|| format!("Outpost/{VERSION}")),
             redis,
             postgres_url: opt(&raw, "POSTGRES_URL"),
-            rabbitmq_url: opt(&raw, "RABBITMQ_SERVER_URL"),
+            rabbitmq_url: if sqs.is_some() {
+                None
+            } else {
+                opt(&raw, "RABBITMQ_SERVER_URL")
+            },
+            sqs,
             mqs_auto_provision: parse_bool(&raw, "MQS_AUTO_PROVISION")?,
             max_destinations_per_tenant: parse_num(&raw, "MAX_DESTINATIONS_PER_TENANT", 1usize)?,
             delivery_timeout_secs: parse_num(&raw, "DELIVERY_TIMEOUT_SECONDS", 1u64)?,

@@ -124,3 +124,79 @@ fn secrets_are_masked() {
     assert!(!text.contains("supersecretkey"));
     assert!(!text.contains("jwtsecret"));
 }
+
+#[test]
+fn sqs_internal_queues_and_their_priority() {
+    let c = cfg(&[
+        ("AWS_SQS_REGION", "eu-west-1"),
+        ("RABBITMQ_SERVER_URL", "amqp://x"),
+    ])
+    .unwrap();
+    let s = c.sqs.expect("SQS selected");
+    assert_eq!(c.rabbitmq_url, None, "SQS wins over RabbitMQ, as upstream");
+    assert_eq!(s.region, "eu-west-1");
+    assert_eq!(s.credentials, None, "default chain");
+    assert_eq!(
+        (s.delivery_queue.as_str(), s.delivery_dlq.as_str()),
+        ("outpost-delivery", "outpost-delivery-dlq")
+    );
+    assert_eq!(
+        (s.log_queue.as_str(), s.log_dlq.as_str()),
+        ("outpost-log", "outpost-log-dlq")
+    );
+    let c = cfg(&[
+        ("AWS_SQS_REGION", "us-east-1"),
+        ("AWS_SQS_ACCESS_KEY_ID", "k"),
+        ("AWS_SQS_SECRET_ACCESS_KEY", "s"),
+        ("AWS_SQS_ENDPOINT", "http://127.0.0.1:4566"),
+        ("AWS_SQS_DELIVERY_QUEUE", "d"),
+        ("AWS_SQS_LOG_DLQ", "l-dead"),
+    ])
+    .unwrap();
+    let s = c.sqs.unwrap();
+    assert_eq!(s.credentials, Some(("k".into(), "s".into())));
+    assert_eq!(
+        (s.delivery_dlq.as_str(), s.log_dlq.as_str()),
+        ("d-dlq", "l-dead")
+    );
+    let e = cfg(&[("AWS_SQS_REGION", "r"), ("AWS_SQS_ACCESS_KEY_ID", "k")]).unwrap_err();
+    assert_eq!(e.var, "AWS_SQS_SECRET_ACCESS_KEY");
+    let e = cfg(&[
+        ("AWS_SQS_REGION", "r"),
+        ("AWS_SQS_ENDPOINT", "localhost:4566"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.var, "AWS_SQS_ENDPOINT");
+    let e = cfg(&[("AWS_SQS_REGION", "r"), ("AWS_SQS_LOG_QUEUE", "bad name")]).unwrap_err();
+    assert_eq!(e.var, "AWS_SQS_LOG_QUEUE");
+    let e = cfg(&[
+        ("AWS_SQS_REGION", "r"),
+        ("AWS_SQS_LOG_QUEUE", "outpost-delivery"),
+    ])
+    .unwrap_err();
+    assert!(e.message.contains("must differ"), "{}", e.message);
+}
+
+#[test]
+fn backends_not_built_yet_are_refused_not_ignored() {
+    for (var, value, says) in [
+        ("GCP_PUBSUB_PROJECT", "p", "GCP Pub/Sub"),
+        (
+            "AZURE_SERVICEBUS_CONNECTION_STRING",
+            "Endpoint=sb://x/",
+            "Azure Service Bus",
+        ),
+        (
+            "PUBLISH_RABBITMQ_SERVER_URL",
+            "amqp://x",
+            "publishing through a queue",
+        ),
+        ("PUBLISH_AWS_SQS_REGION", "r", "publishing through a queue"),
+    ] {
+        let e = cfg(&[(var, value)]).unwrap_err();
+        assert_eq!(e.var, var);
+        assert!(e.message.contains(says), "{var}: {}", e.message);
+    }
+    // With SQS selected (it has priority), the lower-priority backends are not chosen.
+    assert!(cfg(&[("AWS_SQS_REGION", "r"), ("GCP_PUBSUB_PROJECT", "p")]).is_ok());
+}

@@ -26,9 +26,20 @@ pub struct Services {
 
 /// A free loopback port.
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    use std::sync::{Mutex, OnceLock};
+    // The kernel may hand the same free port to two probes in a row; never give one out twice
+    // in this process (two services of a run on one port answer each other's health checks).
+    static GIVEN: OnceLock<Mutex<std::collections::HashSet<u16>>> = OnceLock::new();
+    let given = GIVEN.get_or_init(Default::default);
+    for _ in 0..100 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        if given.lock().unwrap_or_else(|p| p.into_inner()).insert(port) {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free port found that was not handed out already")
 }
 
 /// One setting.

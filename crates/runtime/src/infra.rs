@@ -51,9 +51,9 @@ impl Infra {
                     cfg.service.as_str()
                 );
             }
-            if cfg.rabbitmq_url.is_none() {
+            if cfg.rabbitmq_url.is_none() && cfg.sqs.is_none() {
                 anyhow::bail!(
-                    "invalid configuration: RABBITMQ_SERVER_URL: SERVICE={} needs an internal queue shared with the other services; set RABBITMQ_SERVER_URL",
+                    "invalid configuration: RABBITMQ_SERVER_URL: SERVICE={} needs an internal queue shared with the other services; set RABBITMQ_SERVER_URL (or AWS_SQS_REGION)",
                     cfg.service.as_str()
                 );
             }
@@ -67,50 +67,54 @@ impl Infra {
                 Stores::memory(cfg)
             }
         };
-        let (deliverymq, logmq): (Arc<dyn Queue>, Arc<dyn Queue>) = match &cfg.rabbitmq_url {
-            Some(url) => {
-                let raw = &cfg.raw;
-                let get = |k: &str, d: &str| {
-                    raw.get(k)
-                        .filter(|v| !v.is_empty())
-                        .unwrap_or(d)
-                        .to_string()
-                };
-                let exchange = get("RABBITMQ_EXCHANGE", "outpost");
-                let dq = get("RABBITMQ_DELIVERY_QUEUE", "outpost-delivery");
-                let lq = get("RABBITMQ_LOG_QUEUE", "outpost-log");
-                let settings =
-                    |queue: String, dlq_var: &str| outpost_mq::rabbitmq::RabbitSettings {
-                        url: url.clone(),
-                        exchange: exchange.clone(),
-                        dlq: raw
-                            .get(dlq_var)
+        let (deliverymq, logmq): (Arc<dyn Queue>, Arc<dyn Queue>) =
+            match (&cfg.sqs, &cfg.rabbitmq_url) {
+                (Some(sqs), _) => sqs_queues(cfg, sqs).await?,
+                (None, Some(url)) => {
+                    let raw = &cfg.raw;
+                    let get = |k: &str, d: &str| {
+                        raw.get(k)
                             .filter(|v| !v.is_empty())
-                            .map(str::to_string)
-                            .unwrap_or_else(|| format!("{queue}.dlq")),
-                        queue,
-                        auto_provision: cfg.mqs_auto_provision,
+                            .unwrap_or(d)
+                            .to_string()
                     };
-                let d = outpost_mq::rabbitmq::RabbitQueue::connect(settings(
-                    dq,
-                    "RABBITMQ_DELIVERY_DLQ",
-                ))
-                .await
-                .context("cannot set up the RabbitMQ delivery queue")?;
-                let l =
-                    outpost_mq::rabbitmq::RabbitQueue::connect(settings(lq, "RABBITMQ_LOG_DLQ"))
-                        .await
-                        .context("cannot set up the RabbitMQ log queue")?;
-                (Arc::new(d), Arc::new(l))
-            }
-            None => (
-                Arc::new(outpost_mq::MemoryQueue::new(
-                    "deliverymq",
-                    MEMORY_QUEUE_CAPACITY,
-                )),
-                Arc::new(outpost_mq::MemoryQueue::new("logmq", MEMORY_QUEUE_CAPACITY)),
-            ),
-        };
+                    let exchange = get("RABBITMQ_EXCHANGE", "outpost");
+                    let dq = get("RABBITMQ_DELIVERY_QUEUE", "outpost-delivery");
+                    let lq = get("RABBITMQ_LOG_QUEUE", "outpost-log");
+                    let settings =
+                        |queue: String, dlq_var: &str| outpost_mq::rabbitmq::RabbitSettings {
+                            url: url.clone(),
+                            exchange: exchange.clone(),
+                            dlq: raw
+                                .get(dlq_var)
+                                .filter(|v| !v.is_empty())
+                                .map(str::to_string)
+                                .unwrap_or_else(|| format!("{queue}.dlq")),
+                            queue,
+                            auto_provision: cfg.mqs_auto_provision,
+                        };
+                    let d = outpost_mq::rabbitmq::RabbitQueue::connect(settings(
+                        dq,
+                        "RABBITMQ_DELIVERY_DLQ",
+                    ))
+                    .await
+                    .context("cannot set up the RabbitMQ delivery queue")?;
+                    let l = outpost_mq::rabbitmq::RabbitQueue::connect(settings(
+                        lq,
+                        "RABBITMQ_LOG_DLQ",
+                    ))
+                    .await
+                    .context("cannot set up the RabbitMQ log queue")?;
+                    (Arc::new(d), Arc::new(l))
+                }
+                (None, None) => (
+                    Arc::new(outpost_mq::MemoryQueue::new(
+                        "deliverymq",
+                        MEMORY_QUEUE_CAPACITY,
+                    )),
+                    Arc::new(outpost_mq::MemoryQueue::new("logmq", MEMORY_QUEUE_CAPACITY)),
+                ),
+            };
         let (log_store, postgres) = log_store(cfg).await?;
         Ok(Self {
             store: stores.store,
@@ -257,4 +261,30 @@ fn operator_events(cfg: &Config) -> anyhow::Result<outpost_opevents::Emitter> {
 /// sent while the first is still in flight. Upstream's fixed 5 s equals the default timeout.
 fn delivery_claim(cfg: &Config) -> std::time::Duration {
     std::time::Duration::from_secs(cfg.delivery_timeout_secs + 10)
+}
+
+/// deliverymq and logmq on SQS. A received message stays invisible for the delivery timeout
+/// plus 30 s, and is extended while it is held, so it is only seen again when its holder died.
+async fn sqs_queues(
+    cfg: &Config,
+    sqs: &outpost_config::mqs::SqsConfig,
+) -> anyhow::Result<(Arc<dyn Queue>, Arc<dyn Queue>)> {
+    let settings = |queue: &str, dlq: &str| outpost_mq_sqs::SqsSettings {
+        region: sqs.region.clone(),
+        endpoint: sqs.endpoint.clone(),
+        credentials: sqs.credentials.clone(),
+        queue: queue.to_string(),
+        dlq: dlq.to_string(),
+        auto_provision: cfg.mqs_auto_provision,
+        visibility_timeout: std::time::Duration::from_secs(cfg.delivery_timeout_secs + 30),
+        // Upstream: the retry limit of 5 plus the first receive.
+        max_receive_count: 6,
+    };
+    let d = outpost_mq_sqs::SqsQueue::connect(settings(&sqs.delivery_queue, &sqs.delivery_dlq))
+        .await
+        .context("cannot set up the SQS delivery queue")?;
+    let l = outpost_mq_sqs::SqsQueue::connect(settings(&sqs.log_queue, &sqs.log_dlq))
+        .await
+        .context("cannot set up the SQS log queue")?;
+    Ok((Arc::new(d), Arc::new(l)))
 }

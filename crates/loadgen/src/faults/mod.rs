@@ -8,6 +8,7 @@
 //! of the fault until everything accepted before it was delivered and logged).
 
 pub mod publisher;
+pub mod redis;
 pub mod rig;
 pub mod scenario;
 pub mod sink;
@@ -295,6 +296,7 @@ async fn run_one(
     }
     .await;
     rig.stack.stop_all().await;
+    rig.redis.stop().await;
     outcome
 }
 
@@ -309,9 +311,13 @@ async fn inject(fault: Fault, outage: Duration, rig: &mut Rig) -> anyhow::Result
             tokio::time::sleep(outage).await;
             rig.stack.start(role).await?;
         }
-        Fault::Redis | Fault::Postgres | Fault::SinkReset => {
+        Fault::Redis => {
+            rig.redis.kill9().await;
+            tokio::time::sleep(outage).await;
+            rig.redis.restart().await?;
+        }
+        Fault::Postgres | Fault::SinkReset => {
             let proxy = match fault {
-                Fault::Redis => &rig.redis_proxy,
                 Fault::Postgres => &rig.pg_proxy,
                 _ => &rig.sink_proxy,
             };

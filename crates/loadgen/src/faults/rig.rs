@@ -1,7 +1,9 @@
-//! One run's services and surroundings: a fresh database, queues and key prefix; TCP proxies in
-//! front of Redis, PostgreSQL and the sink (so they can be cut); the three services as separate
-//! processes that can be killed and started again; the tenant and its webhook destination.
+//! One run's services and surroundings: a fresh database, queues and key prefix; a private
+//! Redis (so it can be killed and restarted); TCP proxies in front of PostgreSQL and the sink
+//! (so they can be cut); the three services as separate processes that can be killed and
+//! started again; the tenant and its webhook destination.
 
+use super::redis::PrivateRedis;
 use super::sink::FaultSink;
 use super::{API_KEY, FaultArgs, TENANT};
 use crate::infra::{self, Registry, RunInfra};
@@ -18,8 +20,8 @@ use std::time::Duration;
 pub struct Rig {
     /// The service processes.
     pub stack: Stack,
-    /// In front of Redis.
-    pub redis_proxy: TcpProxy,
+    /// The run's own Redis.
+    pub redis: PrivateRedis,
     /// In front of PostgreSQL.
     pub pg_proxy: TcpProxy,
     /// The destination.
@@ -45,7 +47,8 @@ impl Rig {
         let ri = RunInfra::new(&tag, &a.backends.database_url);
         reg.add_infra(ri.clone()).await;
         infra::create_database(&a.backends.database_url, &ri.database).await?;
-        let redis_proxy = TcpProxy::start(resolve(&a.backends.redis_addr)?).await;
+        // Only the soak (which kills nothing) trades per-write fsync for latency.
+        let redis = PrivateRedis::start(dir, &tag, slug != "soak").await?;
         let pg_target = crate::services::host_port(&a.backends.database_url, 5432)
             .context("database URL host")?;
         let pg_proxy = TcpProxy::start(resolve(&pg_target)?).await;
@@ -61,7 +64,7 @@ impl Rig {
             kv("AES_ENCRYPTION_SECRET", "faults-aes"),
             kv("DESTINATIONS_WEBHOOK_ALLOWED_CIDRS", "127.0.0.0/8"),
             kv("REDIS_HOST", "127.0.0.1"),
-            kv("REDIS_PORT", redis_proxy.addr.port()),
+            kv("REDIS_PORT", redis.addr.port()),
             kv("DEPLOYMENT_ID", &ri.deployment_id),
             kv("RABBITMQ_SERVER_URL", &a.backends.rabbitmq_url),
             kv("RABBITMQ_EXCHANGE", &ri.exchange),
@@ -93,7 +96,7 @@ impl Rig {
         }
         Ok(Rig {
             stack,
-            redis_proxy,
+            redis,
             pg_proxy,
             sink,
             sink_proxy,

@@ -1,9 +1,9 @@
 //! The faults: what each one breaks and how it is undone. Processes are killed with SIGKILL and
-//! started again with the same settings; Redis and PostgreSQL go away behind a TCP proxy that
-//! drops every connection and refuses new ones (the machine's own servers are shared, and its
-//! Redis keeps nothing on disk, so a real restart would erase the run's data); RabbitMQ is
-//! really stopped and started (`rabbitmqctl stop_app` / `start_app`); the sink hangs, or its
-//! proxy resets every connection.
+//! started again with the same settings; the run's private Redis (append-only file, fsync on
+//! every write) is killed with SIGKILL and started again on its files; PostgreSQL goes away
+//! behind a TCP proxy that drops every connection and refuses new ones (the machine's server is
+//! shared); RabbitMQ is really stopped and started (`rabbitmqctl stop_app` / `start_app`); the
+//! sink hangs, or its proxy resets every connection.
 
 use clap::ValueEnum;
 
@@ -16,7 +16,7 @@ pub enum Fault {
     KillDelivery,
     /// kill -9 the log service, start it again.
     KillLog,
-    /// Redis unreachable, every connection dropped, then back.
+    /// Redis killed with SIGKILL, started again after the outage.
     Redis,
     /// RabbitMQ stopped and started.
     Rabbitmq,
@@ -47,7 +47,7 @@ impl Fault {
             Fault::KillApi => "kill -9 api",
             Fault::KillDelivery => "kill -9 delivery",
             Fault::KillLog => "kill -9 log",
-            Fault::Redis => "Redis restart",
+            Fault::Redis => "kill -9 Redis",
             Fault::Rabbitmq => "RabbitMQ restart",
             Fault::Postgres => "PostgreSQL stopped",
             Fault::SinkHang => "sink hangs",

@@ -189,6 +189,7 @@ pub async fn run(
     }
     .await;
     rig.stack.stop_all().await;
+    rig.redis.stop().await;
     result
 }
 

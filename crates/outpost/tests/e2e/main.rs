@@ -18,3 +18,4 @@ mod pipeline;
 mod scaling;
 mod split;
 mod split_faults;
+mod split_sqs;

@@ -1,0 +1,116 @@
+//! The SQS queue against moto (`scripts/stand-ins.sh start-moto`; `TEST_AWS_SQS_ENDPOINT`,
+//! default http://127.0.0.1:4566): the queue port's conformance suite, provisioning with a
+//! dead-letter queue, the existence check without provisioning, visibility kept while a message
+//! is held, and a held message coming back once its holder is gone.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use outpost_core::ports::{Queue, QueueError};
+use outpost_mq_sqs::{SqsQueue, SqsSettings};
+use std::time::Duration;
+
+fn settings(name: &str, visibility: Duration) -> SqsSettings {
+    SqsSettings {
+        region: "us-east-1".into(),
+        endpoint: Some(outpost_test_support::service_addr(
+            "TEST_AWS_SQS_ENDPOINT",
+            "http://127.0.0.1:4566",
+        )),
+        credentials: Some(("test".into(), "test".into())),
+        queue: name.into(),
+        dlq: format!("{name}-dlq"),
+        auto_provision: true,
+        visibility_timeout: visibility,
+        max_receive_count: 6,
+    }
+}
+
+fn name(what: &str) -> String {
+    format!("outpost-test-{what}-{}", uuid::Uuid::new_v4().simple())
+}
+
+#[tokio::test]
+async fn sqs_queue_conforms() {
+    let q = SqsQueue::connect(settings(&name("conf"), Duration::from_secs(30)))
+        .await
+        .unwrap();
+    outpost_test_support::queue_suite::run(&q).await;
+}
+
+#[tokio::test]
+async fn provisioning_creates_the_dead_letter_queue_and_redrive_policy() {
+    let n = name("prov");
+    let s = settings(&n, Duration::from_secs(45));
+    let q = SqsQueue::connect(s.clone()).await.unwrap();
+    // Connecting again (another replica) finds them and keeps them.
+    let again = SqsQueue::connect(s.clone()).await.unwrap();
+    assert_eq!(q.url(), again.url());
+    let client = outpost_mq_sqs::client(&s).await;
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attrs = client
+        .get_queue_attributes()
+        .queue_url(q.url())
+        .attribute_names(A::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    assert_eq!(attrs[&A::VisibilityTimeout], "45");
+    let redrive: serde_json::Value = serde_json::from_str(&attrs[&A::RedrivePolicy]).unwrap();
+    assert_eq!(
+        redrive["maxReceiveCount"].to_string().trim_matches('"'),
+        "6"
+    );
+    assert!(
+        redrive["deadLetterTargetArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":{n}-dlq")),
+        "{redrive}"
+    );
+}
+
+#[tokio::test]
+async fn without_provisioning_a_missing_queue_is_a_clear_error() {
+    let mut s = settings(&name("missing"), Duration::from_secs(30));
+    s.auto_provision = false;
+    match SqsQueue::connect(s).await {
+        Err(QueueError::Missing(m)) => assert!(m.contains("MQS_AUTO_PROVISION"), "{m}"),
+        other => panic!("expected Missing, got {other:?}"),
+    }
+}
+
+/// A message held past its visibility timeout is not handed to anyone else (its visibility is
+/// extended); once its holder is gone without settling it, it comes back.
+#[tokio::test]
+async fn held_messages_stay_invisible_and_come_back_when_abandoned() {
+    let q = SqsQueue::connect(settings(&name("vis"), Duration::from_secs(3)))
+        .await
+        .unwrap();
+    q.publish(vec![b"slow".to_vec()]).await.unwrap();
+    let mut first = q.subscribe(1).await.unwrap();
+    let held = tokio::time::timeout(Duration::from_secs(15), first.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let mut second = q.subscribe(4).await.unwrap();
+    // Three visibility timeouts: without the extension it would have come back twice.
+    assert!(
+        tokio::time::timeout(Duration::from_secs(9), second.next())
+            .await
+            .is_err(),
+        "a held message was delivered to another consumer"
+    );
+    // The holder goes away (as a killed process would) without settling it.
+    drop(held);
+    drop(first);
+    let back = tokio::time::timeout(Duration::from_secs(20), second.next())
+        .await
+        .expect("the abandoned message came back")
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.body, b"slow");
+    assert!(back.redeliveries >= 1);
+    back.ack().await.unwrap();
+}
