@@ -10,6 +10,7 @@ pub mod error;
 pub mod jwt;
 pub mod observe;
 pub mod portal;
+pub mod publishmq;
 pub mod query;
 pub mod routes;
 pub mod state;
@@ -113,6 +114,30 @@ pub async fn run(
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
+}
+
+/// Runs the api service's workers until `shutdown`: the publish queue consumer when
+/// `PUBLISH_*` names one (else nothing).
+pub async fn run_workers(
+    cfg: &Config,
+    infra: &Infra,
+    health: Health,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let Some(queue) = infra.publishmq.clone() else {
+        return Ok(());
+    };
+    let state = build_state(cfg, infra, health.clone()).map_err(anyhow::Error::msg)?;
+    publishmq::run(
+        queue,
+        state,
+        cfg.publish_max_concurrency,
+        std::time::Duration::from_secs(cfg.shutdown_grace_secs),
+        health,
+        shutdown,
+    )
+    .await;
+    Ok(())
 }
 
 /// Builds the API router for a process from configuration.

@@ -15,15 +15,21 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(port = cfg.api_port, "API listening.");
     let delay = std::time::Duration::from_secs(cfg.shutdown_delay_secs);
     let stop = shutdown.clone();
-    let (served, ()) = outpost_runtime::serve_until_drained(
-        listener,
-        router,
-        health,
-        shutdown,
-        delay,
-        async move { stop.cancelled().await },
-    )
-    .await;
+    let workers = {
+        let (health, shutdown) = (health.clone(), shutdown.clone());
+        async move {
+            let r = outpost_api::run_workers(&cfg, &infra, health, shutdown.clone()).await;
+            if r.is_err() {
+                shutdown.cancel();
+            }
+            stop.cancelled().await;
+            r
+        }
+    };
+    let (served, worked) =
+        outpost_runtime::serve_until_drained(listener, router, health, shutdown, delay, workers)
+            .await;
+    worked?;
     outpost_runtime::stop_telemetry().await;
     served?;
     Ok(())

@@ -190,6 +190,8 @@ pub struct Config {
     pub rabbitmq_url: Option<String>,
     /// Internal queues on SQS (`AWS_SQS_REGION`); wins over RabbitMQ, as upstream.
     pub sqs: Option<mqs::SqsConfig>,
+    /// The publish queue the api service consumes (`PUBLISH_*`).
+    pub publish_queue: Option<mqs::PublishQueue>,
     /// Create queues at start.
     pub mqs_auto_provision: bool,
     /// Most destinations per tenant.
@@ -518,6 +520,7 @@ impl Config {
                 opt(&raw, "RABBITMQ_SERVER_URL")
             },
             sqs,
+            publish_queue: mqs::publish_queue(&raw)?,
             mqs_auto_provision: parse_bool(&raw, "MQS_AUTO_PROVISION")?,
             max_destinations_per_tenant: parse_num(&raw, "MAX_DESTINATIONS_PER_TENANT", 1usize)?,
             delivery_timeout_secs: parse_num(&raw, "DELIVERY_TIMEOUT_SECONDS", 1u64)?,

@@ -134,18 +134,108 @@ pub(crate) fn refuse_unsupported(raw: &RawSettings, sqs: bool) -> Result<(), Con
             }
         }
     }
-    for var in [
-        "PUBLISH_AWS_SQS_REGION",
-        "PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING",
-        "PUBLISH_GCP_PUBSUB_PROJECT",
-        "PUBLISH_RABBITMQ_SERVER_URL",
+    Ok(())
+}
+
+/// The publish queue the api service consumes (`PUBLISH_*`, spec §3.7). Never provisioned: the
+/// operator owns it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PublishQueue {
+    /// An SQS queue (`PUBLISH_AWS_SQS_*`).
+    Sqs {
+        /// Region (selects it).
+        region: String,
+        /// Endpoint override.
+        endpoint: Option<String>,
+        /// Static credentials, else the AWS default chain.
+        credentials: Option<(String, String)>,
+        /// Queue name.
+        queue: String,
+    },
+    /// A RabbitMQ queue (`PUBLISH_RABBITMQ_*`).
+    RabbitMq {
+        /// Server URL (selects it).
+        url: String,
+        /// Exchange (for publishing onto it; consuming needs only the queue).
+        exchange: String,
+        /// Queue name.
+        queue: String,
+    },
+}
+
+impl std::fmt::Debug for PublishQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqs { region, queue, .. } => f
+                .debug_struct("Sqs")
+                .field("region", region)
+                .field("queue", queue)
+                .finish(),
+            Self::RabbitMq { queue, .. } => {
+                f.debug_struct("RabbitMq").field("queue", queue).finish()
+            }
+        }
+    }
+}
+
+/// Reads `PUBLISH_*` with upstream's priority (SQS > Azure > GCP > RabbitMQ).
+pub(crate) fn publish_queue(raw: &RawSettings) -> Result<Option<PublishQueue>, ConfigError> {
+    if let Some(region) = opt(raw, "PUBLISH_AWS_SQS_REGION") {
+        let queue = opt(raw, "PUBLISH_AWS_SQS_QUEUE").ok_or_else(|| {
+            ConfigError::new(
+                "PUBLISH_AWS_SQS_QUEUE",
+                "is required with PUBLISH_AWS_SQS_REGION".into(),
+            )
+        })?;
+        check_queue_name("PUBLISH_AWS_SQS_QUEUE", &queue)?;
+        let credentials = match (
+            opt(raw, "PUBLISH_AWS_SQS_ACCESS_KEY_ID"),
+            opt(raw, "PUBLISH_AWS_SQS_SECRET_ACCESS_KEY"),
+        ) {
+            (Some(k), Some(s)) => Some((k, s)),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::new(
+                    "PUBLISH_AWS_SQS_ACCESS_KEY_ID",
+                    "give both PUBLISH_AWS_SQS_ACCESS_KEY_ID and PUBLISH_AWS_SQS_SECRET_ACCESS_KEY, or neither".into(),
+                ));
+            }
+        };
+        return Ok(Some(PublishQueue::Sqs {
+            region,
+            endpoint: opt(raw, "PUBLISH_AWS_SQS_ENDPOINT"),
+            credentials,
+            queue,
+        }));
+    }
+    for (var, what) in [
+        (
+            "PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING",
+            "Azure Service Bus",
+        ),
+        ("PUBLISH_GCP_PUBSUB_PROJECT", "GCP Pub/Sub"),
     ] {
         if opt(raw, var).is_some() {
             return Err(ConfigError::new(
                 var,
-                "publishing through a queue is not supported yet by this build; publish with POST /api/v1/publish".into(),
+                format!(
+                    "a publish queue on {what} is not supported yet by this build; use PUBLISH_AWS_SQS_* or PUBLISH_RABBITMQ_*, or POST /api/v1/publish"
+                ),
             ));
         }
     }
-    Ok(())
+    if let Some(url) = opt(raw, "PUBLISH_RABBITMQ_SERVER_URL") {
+        let queue = opt(raw, "PUBLISH_RABBITMQ_QUEUE").ok_or_else(|| {
+            ConfigError::new(
+                "PUBLISH_RABBITMQ_QUEUE",
+                "is required with PUBLISH_RABBITMQ_SERVER_URL".into(),
+            )
+        })?;
+        return Ok(Some(PublishQueue::RabbitMq {
+            url,
+            exchange: opt(raw, "PUBLISH_RABBITMQ_EXCHANGE").unwrap_or_default(),
+            queue,
+        }));
+    }
+    Ok(None)
 }

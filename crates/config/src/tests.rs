@@ -186,12 +186,12 @@ fn backends_not_built_yet_are_refused_not_ignored() {
             "Endpoint=sb://x/",
             "Azure Service Bus",
         ),
+        ("PUBLISH_GCP_PUBSUB_PROJECT", "p", "not supported yet"),
         (
-            "PUBLISH_RABBITMQ_SERVER_URL",
-            "amqp://x",
-            "publishing through a queue",
+            "PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING",
+            "Endpoint=sb://x/",
+            "not supported yet",
         ),
-        ("PUBLISH_AWS_SQS_REGION", "r", "publishing through a queue"),
     ] {
         let e = cfg(&[(var, value)]).unwrap_err();
         assert_eq!(e.var, var);
@@ -199,4 +199,47 @@ fn backends_not_built_yet_are_refused_not_ignored() {
     }
     // With SQS selected (it has priority), the lower-priority backends are not chosen.
     assert!(cfg(&[("AWS_SQS_REGION", "r"), ("GCP_PUBSUB_PROJECT", "p")]).is_ok());
+}
+
+#[test]
+fn publish_queue_settings() {
+    use crate::mqs::PublishQueue;
+    let c = cfg(&[
+        ("PUBLISH_RABBITMQ_SERVER_URL", "amqp://u:p@h/%2f"),
+        ("PUBLISH_RABBITMQ_QUEUE", "pubq"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.publish_queue,
+        Some(PublishQueue::RabbitMq {
+            url: "amqp://u:p@h/%2f".into(),
+            exchange: String::new(),
+            queue: "pubq".into()
+        })
+    );
+    assert!(
+        !format!("{:?}", c.publish_queue).contains("u:p"),
+        "the URL's password is not printed"
+    );
+    let c = cfg(&[
+        ("PUBLISH_AWS_SQS_REGION", "eu-west-1"),
+        ("PUBLISH_AWS_SQS_QUEUE", "events"),
+        ("PUBLISH_RABBITMQ_SERVER_URL", "amqp://x"),
+    ])
+    .unwrap();
+    assert!(
+        matches!(c.publish_queue, Some(PublishQueue::Sqs { ref queue, .. }) if queue == "events"),
+        "SQS first, as upstream"
+    );
+    assert_eq!(
+        cfg(&[("PUBLISH_RABBITMQ_SERVER_URL", "amqp://x")])
+            .unwrap_err()
+            .var,
+        "PUBLISH_RABBITMQ_QUEUE"
+    );
+    assert_eq!(
+        cfg(&[("PUBLISH_AWS_SQS_REGION", "r")]).unwrap_err().var,
+        "PUBLISH_AWS_SQS_QUEUE"
+    );
+    assert!(cfg(&[]).unwrap().publish_queue.is_none());
 }

@@ -93,6 +93,21 @@ pub async fn run_workers(
         health,
         shutdown.clone(),
     );
-    let (g, _, _) = tokio::join!(grpc, writer, maintenance);
+    // Each part says when it has stopped, so a slow shutdown shows which one held it.
+    let (g, _, _) = tokio::join!(
+        async {
+            let r = grpc.await;
+            tracing::info!("LogQuery gRPC server stopped.");
+            r
+        },
+        async {
+            writer.await;
+            tracing::info!("logmq writer stopped.");
+        },
+        async {
+            maintenance.await;
+            tracing::info!("Partition maintenance stopped.");
+        },
+    );
     g
 }

@@ -11,7 +11,8 @@
 //!   batch is never handed to another consumer while still running; if the process dies, the
 //!   message comes back after the visibility timeout.
 //! - Ack deletes the message, nack makes it visible again at once (a redelivery, counted by SQS's
-//!   `ApproximateReceiveCount`).
+//!   `ApproximateReceiveCount`); a message dropped unsettled, or received for a subscription
+//!   that has gone away, is handed back the same way.
 //!
 //! Bodies are sent as they are when they are text SQS accepts (JSON always is); other bytes are
 //! sent base64-encoded with the message attribute `outpost-encoding: base64`.
@@ -99,10 +100,18 @@ fn broker(what: &str, e: impl std::error::Error) -> QueueError {
     QueueError::Broker(text)
 }
 
-/// A client for `s` (region, endpoint, credentials).
+/// A client for `s` (region, endpoint, credentials). Every call is bounded: 5 s to connect, one
+/// attempt at most the long-poll wait plus 10 s, all retries 60 s, so a connection that stops
+/// answering cannot hold a worker (or a shutdown) forever.
 pub async fn client(s: &SqsSettings) -> Client {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).region(Region::new(s.region.clone()));
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(WAIT_SECS.unsigned_abs() as u64 + 10))
+        .operation_timeout(Duration::from_secs(60))
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(s.region.clone()))
+        .timeout_config(timeouts);
     if let Some((k, secret)) = &s.credentials {
         loader = loader.credentials_provider(Credentials::new(
             k.clone(),
@@ -383,17 +392,30 @@ impl Receiver {
                 }
             }
             let want = i32::try_from(permits.len()).unwrap_or(1);
-            let received = tokio::select! {
-                _ = stop.cancelled() => return,
-                r = self.client
-                    .receive_message()
-                    .queue_url(&self.url)
-                    .max_number_of_messages(want)
-                    .wait_time_seconds(WAIT_SECS)
-                    .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-                    .message_attribute_names(codec::ENCODING_ATTRIBUTE)
-                    .send() => r,
-            };
+            // Not cut short when the subscription goes away: what it receives is handed back
+            // at once below, instead of staying invisible for a whole timeout.
+            let received = self
+                .client
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(want)
+                .wait_time_seconds(WAIT_SECS)
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                .message_attribute_names(codec::ENCODING_ATTRIBUTE)
+                .send()
+                .await;
+            if stop.is_cancelled() {
+                if let Ok(out) = received {
+                    let receipts = out
+                        .messages
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|m| m.receipt_handle)
+                        .collect::<Vec<_>>();
+                    release(&self.client, &self.url, &receipts).await;
+                }
+                return;
+            }
             let messages = match received {
                 Ok(out) => {
                     errors = 0;
@@ -406,10 +428,12 @@ impl Receiver {
                     if self.tx.send(Err(err)).await.is_err() {
                         return;
                     }
-                    let backoff = Duration::from_millis(200 * 2u64.pow(errors.min(6)));
+                    // Short: the consumer backs off on the error it was handed; this only spaces
+                    // the receives of a subscription that is kept.
+                    let backoff = Duration::from_millis(100 * 2u64.pow(errors.min(4)));
                     tokio::select! {
                         _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(backoff.min(Duration::from_secs(15))) => {}
+                        _ = tokio::time::sleep(backoff) => {}
                     }
                     continue;
                 }
@@ -439,14 +463,44 @@ impl Receiver {
                     receipt,
                     held: self.held.clone(),
                     id,
+                    settled: false,
                     _slot: permit,
                 };
                 let msg = Message::new(body, redeliveries, Box::new(acker));
                 if self.tx.send(Ok(msg)).await.is_err() {
-                    // The subscription is gone; the message becomes visible after its timeout.
-                    return;
+                    // The subscription is gone: the message (dropped unsettled with the send
+                    // error) is handed back by its acker; the rest of the batch too, as the
+                    // loop goes on.
+                    continue;
                 }
             }
+        }
+    }
+}
+
+/// Makes received messages visible again at once (nothing will handle them here).
+async fn release(client: &Client, url: &str, receipts: &[String]) {
+    for chunk in receipts.chunks(BATCH) {
+        let entries: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(r)
+                    .visibility_timeout(0)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if let Err(e) = client
+            .change_message_visibility_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+        {
+            tracing::warn!(error = %broker("ChangeMessageVisibilityBatch", e), "Cannot hand back received SQS messages; they come back after their visibility timeout.");
         }
     }
 }
@@ -512,19 +566,30 @@ struct SqsAcker {
     receipt: String,
     held: Held,
     id: u64,
+    settled: bool,
     _slot: OwnedSemaphorePermit,
 }
 
-/// A message dropped unsettled stops being extended, so it comes back after its timeout.
+/// A message dropped unsettled (its handler or subscription went away) is handed back at once,
+/// as a nack: it stops being extended and becomes visible again.
 impl Drop for SqsAcker {
     fn drop(&mut self) {
         self.held.remove(self.id);
+        if self.settled {
+            return;
+        }
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let (client, url, receipt) =
+                (self.client.clone(), self.url.clone(), self.receipt.clone());
+            rt.spawn(async move { release(&client, &url, &[receipt]).await });
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl Acker for SqsAcker {
-    async fn ack(self: Box<Self>) -> Result<(), QueueError> {
+    async fn ack(mut self: Box<Self>) -> Result<(), QueueError> {
+        self.settled = true;
         self.held.remove(self.id);
         self.client
             .delete_message()
@@ -536,7 +601,8 @@ impl Acker for SqsAcker {
             .map_err(|e| broker("DeleteMessage", e))
     }
 
-    async fn nack(self: Box<Self>) -> Result<(), QueueError> {
+    async fn nack(mut self: Box<Self>) -> Result<(), QueueError> {
+        self.settled = true;
         self.held.remove(self.id);
         self.client
             .change_message_visibility()

@@ -81,7 +81,8 @@ async fn without_provisioning_a_missing_queue_is_a_clear_error() {
 }
 
 /// A message held past its visibility timeout is not handed to anyone else (its visibility is
-/// extended); once its holder is gone without settling it, it comes back.
+/// extended); once its holder drops it unsettled, it comes back at once, well before its
+/// timeout.
 #[tokio::test]
 async fn held_messages_stay_invisible_and_come_back_when_abandoned() {
     let q = SqsQueue::connect(settings(&name("vis"), Duration::from_secs(3)))
@@ -102,15 +103,80 @@ async fn held_messages_stay_invisible_and_come_back_when_abandoned() {
             .is_err(),
         "a held message was delivered to another consumer"
     );
-    // The holder goes away (as a killed process would) without settling it.
+    // The holder drops it without settling it.
     drop(held);
     drop(first);
-    let back = tokio::time::timeout(Duration::from_secs(20), second.next())
+    let back = tokio::time::timeout(Duration::from_millis(2500), second.next())
         .await
-        .expect("the abandoned message came back")
+        .expect("the abandoned message came back before its visibility timeout")
         .unwrap()
         .unwrap();
     assert_eq!(back.body, b"slow");
     assert!(back.redeliveries >= 1);
     back.ack().await.unwrap();
+}
+
+/// SQS unreachable for a while, with a consumer that resubscribes on every receive error (as
+/// the services' consumers do): once it is back, every message published then arrives. A long
+/// poll that was in flight when the connection dropped may still take messages on the server
+/// and lose its answer (SQS and moto alike); those come back after the visibility timeout, so
+/// the bound is that timeout, not sooner.
+#[tokio::test]
+async fn after_an_outage_every_message_arrives_within_the_visibility_timeout() {
+    use outpost_test_support::tcp_proxy::TcpProxy;
+    use std::net::ToSocketAddrs;
+    let name = name("outage");
+    let direct = settings(&name, Duration::from_secs(8));
+    let target = direct
+        .endpoint
+        .clone()
+        .unwrap()
+        .trim_start_matches("http://")
+        .to_socket_addrs()
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = TcpProxy::start(target).await;
+    let mut via = direct.clone();
+    via.endpoint = Some(format!("http://{}", proxy.addr));
+    let publisher = SqsQueue::connect(direct).await.unwrap();
+    let consumer = SqsQueue::connect(via).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        loop {
+            let mut sub = consumer.subscribe(100).await.unwrap();
+            while let Some(m) = sub.next().await {
+                match m {
+                    Ok(m) => {
+                        let _ = tx.send(m.body.clone());
+                        let _ = m.ack().await;
+                    }
+                    Err(_) => break,
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    proxy.restore();
+    let back = std::time::Instant::now();
+    let bodies: Vec<Vec<u8>> = (0..20).map(|i| format!("after-{i}").into_bytes()).collect();
+    publisher.publish(bodies).await.unwrap();
+    let mut got = std::collections::BTreeSet::new();
+    while got.len() < 20 {
+        let b = tokio::time::timeout(Duration::from_secs(25), rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of 20 after the outage: {got:?}", got.len()))
+            .unwrap();
+        got.insert(b);
+    }
+    // The visibility timeout (8 s) and a long poll (10 s) at most, and some slack.
+    assert!(
+        back.elapsed() < Duration::from_secs(25),
+        "took {:?}",
+        back.elapsed()
+    );
+    task.abort();
 }

@@ -230,6 +230,51 @@ impl RabbitQueue {
         })
     }
 
+    /// Consumes an existing queue someone else owns (the publish queue, `PUBLISH_RABBITMQ_*`):
+    /// only the queue is checked, nothing is declared. Publishing on it goes to `exchange`
+    /// with the queue name as routing key.
+    pub async fn existing(
+        url: &str,
+        exchange: &str,
+        queue: &str,
+    ) -> Result<RabbitQueue, QueueError> {
+        let names = Names::from_settings(&RabbitSettings {
+            url: url.to_string(),
+            exchange: exchange.to_string(),
+            queue: queue.to_string(),
+            dlq: queue.to_string(),
+            auto_provision: false,
+        })?;
+        let connection = open_connection(url).await?;
+        let channel = open_channel(&connection).await?;
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::durable()
+        };
+        match channel
+            .queue_declare(names.queue.clone(), passive, FieldTable::default())
+            .await
+        {
+            Ok(_) => {
+                let _ = channel.close(200, "OK".into()).await;
+            }
+            Err(e) if is_not_found(&e) => {
+                return Err(QueueError::Missing(format!("rabbitmq queue {queue}")));
+            }
+            Err(e) => return Err(broker(&format!("check queue {queue}"), e)),
+        }
+        Ok(RabbitQueue {
+            inner: Arc::new(Inner {
+                url: url.to_string(),
+                names,
+                link: Mutex::new(Some(Link {
+                    connection,
+                    publisher: None,
+                })),
+            }),
+        })
+    }
+
     /// Deletes the queue, the DLQ and the exchange (Outpost's infra teardown). Messages they
     /// hold are lost.
     pub async fn teardown(&self) -> Result<(), QueueError> {

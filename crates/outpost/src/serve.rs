@@ -63,14 +63,24 @@ pub async fn serve(mut cfg: Config) -> anyhow::Result<()> {
         }
         r
     };
+    let api_workers = async {
+        if !cfg.service.runs_api() {
+            return Ok(());
+        }
+        let r = outpost_api::run_workers(&cfg, &infra, health.clone(), shutdown.clone()).await;
+        if r.is_err() {
+            shutdown.cancel();
+        }
+        r
+    };
     let workers = async {
-        let (d, l) = tokio::join!(delivery, log);
+        let (a, d, l) = tokio::join!(api_workers, delivery, log);
         // With no workers (SERVICE=api), the API alone runs until the signal.
         shutdown.cancelled().await;
-        (d, l)
+        (a, d, l)
     };
     let delay = std::time::Duration::from_secs(cfg.shutdown_delay_secs);
-    let (h, (d, l)) = outpost_runtime::serve_until_drained(
+    let (h, (a, d, l)) = outpost_runtime::serve_until_drained(
         listener,
         router,
         health.clone(),
@@ -81,6 +91,7 @@ pub async fn serve(mut cfg: Config) -> anyhow::Result<()> {
     .await;
     outpost_runtime::stop_telemetry().await;
     h.context("HTTP server")?;
+    a.context("api service workers")?;
     d.context("delivery service")?;
     l.context("log service")?;
     tracing::info!("Stopped.");

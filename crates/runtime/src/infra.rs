@@ -20,6 +20,9 @@ pub struct Infra {
     pub store: Arc<dyn TenantStore>,
     /// Delivery tasks.
     pub deliverymq: Arc<dyn Queue>,
+    /// The publish queue the api service consumes (`PUBLISH_*`), when configured and this
+    /// process runs the api.
+    pub publishmq: Option<Arc<dyn Queue>>,
     /// Attempt log entries.
     pub logmq: Arc<dyn Queue>,
     /// Publish idempotency (`idempotency:publishmq:`).
@@ -116,9 +119,14 @@ impl Infra {
                 ),
             };
         let (log_store, postgres) = log_store(cfg).await?;
+        let publishmq = match &cfg.publish_queue {
+            Some(p) if cfg.service.runs_api() => Some(publish_queue(p).await?),
+            _ => None,
+        };
         Ok(Self {
             store: stores.store,
             deliverymq,
+            publishmq,
             logmq,
             publish_idempotency: stores.publish_idempotency,
             delivery_idempotency: stores.delivery_idempotency,
@@ -264,7 +272,8 @@ fn delivery_claim(cfg: &Config) -> std::time::Duration {
 }
 
 /// deliverymq and logmq on SQS. A received message stays invisible for the delivery timeout
-/// plus 30 s, and is extended while it is held, so it is only seen again when its holder died.
+/// plus 10 s, and is extended while it is held, so it is only seen again when its holder died
+/// (or its receive was lost with a dropped connection): then it comes back that soon.
 async fn sqs_queues(
     cfg: &Config,
     sqs: &outpost_config::mqs::SqsConfig,
@@ -276,7 +285,7 @@ async fn sqs_queues(
         queue: queue.to_string(),
         dlq: dlq.to_string(),
         auto_provision: cfg.mqs_auto_provision,
-        visibility_timeout: std::time::Duration::from_secs(cfg.delivery_timeout_secs + 30),
+        visibility_timeout: std::time::Duration::from_secs(cfg.delivery_timeout_secs + 10),
         // Upstream: the retry limit of 5 plus the first receive.
         max_receive_count: 6,
     };
@@ -287,4 +296,43 @@ async fn sqs_queues(
         .await
         .context("cannot set up the SQS log queue")?;
     Ok((Arc::new(d), Arc::new(l)))
+}
+
+/// The publish queue: existing (never provisioned), as upstream.
+async fn publish_queue(p: &outpost_config::mqs::PublishQueue) -> anyhow::Result<Arc<dyn Queue>> {
+    use outpost_config::mqs::PublishQueue;
+    Ok(match p {
+        PublishQueue::RabbitMq {
+            url,
+            exchange,
+            queue,
+        } => Arc::new(
+            outpost_mq::rabbitmq::RabbitQueue::existing(url, exchange, queue)
+                .await
+                .with_context(|| {
+                    format!("cannot use the publish queue {queue} (PUBLISH_RABBITMQ_QUEUE)")
+                })?,
+        ),
+        PublishQueue::Sqs {
+            region,
+            endpoint,
+            credentials,
+            queue,
+        } => Arc::new(
+            outpost_mq_sqs::SqsQueue::connect(outpost_mq_sqs::SqsSettings {
+                region: region.clone(),
+                endpoint: endpoint.clone(),
+                credentials: credentials.clone(),
+                queue: queue.clone(),
+                dlq: String::new(),
+                auto_provision: false,
+                visibility_timeout: std::time::Duration::from_secs(60),
+                max_receive_count: 0,
+            })
+            .await
+            .with_context(|| {
+                format!("cannot use the publish queue {queue} (PUBLISH_AWS_SQS_QUEUE)")
+            })?,
+        ),
+    })
 }

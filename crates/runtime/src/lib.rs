@@ -1,6 +1,7 @@
 //! Process plumbing shared by the three services and the all-in-one binary: the `/healthz`
 //! endpoint, structured logging setup, and the shutdown signal.
 
+pub mod consume;
 pub mod infra;
 
 use axum::Router;
@@ -136,6 +137,7 @@ where
             tokio::time::sleep(delay).await;
         };
         let (out, ()) = tokio::join!(workers, marker);
+        tracing::info!("Workers stopped; closing the HTTP server.");
         http_stop.cancel();
         out
     };

@@ -15,6 +15,7 @@ mod dest_rabbitmq;
 mod destinations;
 mod otel;
 mod pipeline;
+mod publishmq;
 mod scaling;
 mod split;
 mod split_faults;
