@@ -478,8 +478,15 @@ impl Receiver {
     }
 }
 
-/// Makes received messages visible again at once (nothing will handle them here).
-async fn release(client: &Client, url: &str, receipts: &[String]) {
+/// Sets the visibility timeout of `receipts` to `secs`, a batch call per 10; `Err` carries the
+/// first failure (a message settled meanwhile fails its entry harmlessly, without an error).
+async fn change_visibility(
+    client: &Client,
+    url: &str,
+    receipts: &[String],
+    secs: i32,
+) -> Result<(), QueueError> {
+    let mut result = Ok(());
     for chunk in receipts.chunks(BATCH) {
         let entries: Vec<_> = chunk
             .iter()
@@ -488,7 +495,7 @@ async fn release(client: &Client, url: &str, receipts: &[String]) {
                 ChangeMessageVisibilityBatchRequestEntry::builder()
                     .id(i.to_string())
                     .receipt_handle(r)
-                    .visibility_timeout(0)
+                    .visibility_timeout(secs)
                     .build()
                     .ok()
             })
@@ -499,9 +506,18 @@ async fn release(client: &Client, url: &str, receipts: &[String]) {
             .set_entries(Some(entries))
             .send()
             .await
+            && result.is_ok()
         {
-            tracing::warn!(error = %broker("ChangeMessageVisibilityBatch", e), "Cannot hand back received SQS messages; they come back after their visibility timeout.");
+            result = Err(broker("ChangeMessageVisibilityBatch", e));
         }
+    }
+    result
+}
+
+/// Makes received messages visible again at once (nothing will handle them here).
+async fn release(client: &Client, url: &str, receipts: &[String]) {
+    if let Err(e) = change_visibility(client, url, receipts, 0).await {
+        tracing::warn!(error = %e, "Cannot hand back received SQS messages; they come back after their visibility timeout.");
     }
 }
 
@@ -520,30 +536,8 @@ async fn extend_visibility(
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(period) => {}
         }
-        let receipts = held.snapshot();
-        for chunk in receipts.chunks(BATCH) {
-            let entries: Vec<_> = chunk
-                .iter()
-                .enumerate()
-                .filter_map(|(i, r)| {
-                    ChangeMessageVisibilityBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(r)
-                        .visibility_timeout(secs)
-                        .build()
-                        .ok()
-                })
-                .collect();
-            // A message settled meanwhile fails its entry harmlessly.
-            if let Err(e) = client
-                .change_message_visibility_batch()
-                .queue_url(&url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-            {
-                tracing::warn!(error = %broker("ChangeMessageVisibilityBatch", e), "Cannot extend the visibility of held SQS messages.");
-            }
+        if let Err(e) = change_visibility(&client, &url, &held.snapshot(), secs).await {
+            tracing::warn!(error = %e, "Cannot extend the visibility of held SQS messages.");
         }
     }
 }
