@@ -3,7 +3,9 @@
 //! handler and acked or nacked as it decides; receive errors back off 200 ms · 2^n (at most
 //! 15 s) and resubscribe, and after [`MAX_CONSECUTIVE_ERRORS`] the worker reports failed in
 //! `/healthz` until a message comes through again. On shutdown it stops pulling and waits for
-//! the messages in flight, at most `grace`.
+//! the messages in flight, at most `grace`; what is still in flight then is given up and its
+//! message nacked, so the broker hands it to another consumer at once (instead of after a
+//! visibility timeout, on SQS).
 
 use outpost_core::health::Health;
 use outpost_core::ports::Queue;
@@ -54,6 +56,7 @@ pub async fn run<H, F>(
     let permits = Arc::new(Semaphore::new(concurrency));
     let tracker = TaskTracker::new();
     let handle = Arc::new(handle);
+    let abandon = CancellationToken::new();
     let mut errors: u32 = 0;
     let failed = |errors: u32| {
         if errors >= MAX_CONSECUTIVE_ERRORS {
@@ -107,9 +110,14 @@ pub async fn run<H, F>(
             }
             let handle = handle.clone();
             let queue_name = c.queue;
+            let abandoned = abandon.clone();
             tracker.spawn(async move {
                 let body = std::mem::take(&mut msg.body);
-                let settled = match handle(body).await {
+                let outcome = tokio::select! {
+                    o = handle(body) => o,
+                    _ = abandoned.cancelled() => Settle::Nack,
+                };
+                let settled = match outcome {
                     Settle::Ack => msg.ack().await,
                     Settle::Nack => msg.nack().await,
                 };
@@ -122,7 +130,16 @@ pub async fn run<H, F>(
     }
     tracker.close();
     tracing::info!(in_flight = tracker.len(), queue = c.queue, "Draining.");
-    crate::drain_within(c.queue, c.grace, tracker.wait()).await;
+    if tokio::time::timeout(c.grace, tracker.wait()).await.is_err() {
+        tracing::warn!(
+            in_flight = tracker.len(),
+            queue = c.queue,
+            grace_secs = c.grace.as_secs(),
+            "Still in flight after SHUTDOWN_GRACE_SECONDS; giving them up and handing their messages back to the broker."
+        );
+        abandon.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await;
+    }
 }
 
 /// Sleeps 200 ms · 2^(n-1), at most 15 s; true when shutdown came first.

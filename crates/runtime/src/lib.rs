@@ -144,21 +144,6 @@ where
     tokio::join!(http, phases)
 }
 
-/// Waits for `work` at most `grace`; says so when it gives up (what is left unsettled goes back
-/// to the broker when the process exits, and is redelivered).
-pub async fn drain_within<F: std::future::Future<Output = ()>>(
-    what: &str,
-    grace: std::time::Duration,
-    work: F,
-) {
-    if tokio::time::timeout(grace, work).await.is_err() {
-        tracing::warn!(
-            grace_secs = grace.as_secs(),
-            "{what}: still in flight after SHUTDOWN_GRACE_SECONDS; exiting, the broker redelivers the unsettled messages."
-        );
-    }
-}
-
 /// Serves `router` on `listener` until `shutdown` fires.
 pub async fn serve_http(
     listener: tokio::net::TcpListener,
