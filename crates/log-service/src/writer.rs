@@ -150,9 +150,7 @@ async fn write(
                             // The batch is stored; redelivery re-evaluates only the entries
                             // not yet marked processed.
                             tracing::error!(error = %err, "Alert evaluation failed; the batch will be redelivered.");
-                            for m in messages {
-                                let _ = m.nack().await;
-                            }
+                            settle_all(messages, false).await;
                             return !shutdown.is_cancelled();
                         }
                     }
@@ -161,11 +159,7 @@ async fn write(
                     tracing::info!(entries = entries.len(), "Log store back; batch written.");
                     health.set(WORKER, true);
                 }
-                for m in messages {
-                    if let Err(e) = m.ack().await {
-                        tracing::warn!(error = %e, "Cannot ack a logmq message; it will be redelivered and deduplicated.");
-                    }
-                }
+                settle_all(messages, true).await;
                 return true;
             }
             Err(e) => {
@@ -176,12 +170,31 @@ async fn write(
                 }
                 let wait = Duration::from_millis(200u64.saturating_mul(1 << failures.min(5)));
                 if sleep_or_stop(wait, shutdown).await {
-                    for m in messages {
-                        let _ = m.nack().await;
-                    }
+                    settle_all(messages, false).await;
                     return false;
                 }
             }
+        }
+    }
+}
+
+/// Acks (or nacks) a batch's messages concurrently: on a broker where each settlement is a
+/// request (SQS), one after the other makes a large batch slow to finish, and a shutdown wait
+/// for it.
+async fn settle_all(messages: Vec<Message>, ack: bool) {
+    // At most 32 at a time, so a 1,000-entry batch does not open 1,000 connections.
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(32));
+    let mut set = tokio::task::JoinSet::new();
+    for m in messages {
+        let slots = slots.clone();
+        set.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            if ack { m.ack().await } else { m.nack().await }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        if let Ok(Err(e)) = r {
+            tracing::warn!(error = %e, ack, "Cannot settle a logmq message; it will be redelivered and deduplicated.");
         }
     }
 }
