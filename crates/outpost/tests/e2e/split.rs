@@ -53,22 +53,9 @@ pub fn split_env() -> SplitEnv {
     // `TEST_INTERNAL_MQ=sqs` runs the same tests with SQS (moto) as the internal queues (by hand
     // for now: moto takes ~20 ms a call here, too slow for the 1,000-event kill -9 test).
     if std::env::var("TEST_INTERNAL_MQ").as_deref() == Ok("sqs") {
-        let q = id.replace('_', "-");
-        env.retain(|(k, _)| !k.starts_with("RABBITMQ_"));
-        env.extend([
-            ("AWS_SQS_REGION", "us-east-1".to_string()),
-            (
-                "AWS_SQS_ENDPOINT",
-                outpost_test_support::service_addr(
-                    "TEST_AWS_SQS_ENDPOINT",
-                    "http://127.0.0.1:4566",
-                ),
-            ),
-            ("AWS_SQS_ACCESS_KEY_ID", "test".to_string()),
-            ("AWS_SQS_SECRET_ACCESS_KEY", "test".to_string()),
-            ("AWS_SQS_DELIVERY_QUEUE", format!("{q}-delivery")),
-            ("AWS_SQS_LOG_QUEUE", format!("{q}-log")),
-        ]);
+        let endpoint =
+            outpost_test_support::service_addr("TEST_AWS_SQS_ENDPOINT", "http://127.0.0.1:4566");
+        use_sqs(&mut env, endpoint, &id);
     }
     let e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = base_cmd(&["migrate", "apply", "--yes"], &e)
@@ -89,6 +76,20 @@ pub fn split_env() -> SplitEnv {
         vars: env,
         _topology: topology,
     }
+}
+
+/// Replaces the RabbitMQ settings in `env` with SQS ones at `endpoint`, queues named after `id`.
+pub fn use_sqs(env: &mut Vec<(&'static str, String)>, endpoint: String, id: &str) {
+    let q = id.replace('_', "-");
+    env.retain(|(k, _)| !k.starts_with("RABBITMQ_"));
+    env.extend([
+        ("AWS_SQS_REGION", "us-east-1".to_string()),
+        ("AWS_SQS_ENDPOINT", endpoint),
+        ("AWS_SQS_ACCESS_KEY_ID", "test".to_string()),
+        ("AWS_SQS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_SQS_DELIVERY_QUEUE", format!("{q}-delivery")),
+        ("AWS_SQS_LOG_QUEUE", format!("{q}-log")),
+    ]);
 }
 
 /// Creates an empty database on the local PostgreSQL (`TEST_DATABASE_URL` names the server)

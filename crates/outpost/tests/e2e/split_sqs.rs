@@ -4,7 +4,7 @@
 //! is lost.
 
 use crate::api::Api;
-use crate::split::{split_env, start_service};
+use crate::split::{split_env, start_service, use_sqs};
 use outpost_test_support::receiver::{Receiver, Reply};
 use outpost_test_support::tcp_proxy::TcpProxy;
 use serde_json::json;
@@ -24,19 +24,10 @@ fn moto_addr() -> std::net::SocketAddr {
 /// The split settings with the RabbitMQ variables replaced by SQS ones (through `proxy`).
 fn sqs_env(proxy: &TcpProxy) -> Vec<(&'static str, String)> {
     let base = split_env();
-    let id = outpost_test_support::unique("outpost-test-sqs").replace('_', "-");
-    let mut env: Vec<(&'static str, String)> = base
-        .iter()
-        .filter(|(k, _)| !k.starts_with("RABBITMQ_"))
-        .cloned()
-        .collect();
+    let mut env: Vec<(&'static str, String)> = base.to_vec();
+    let id = outpost_test_support::unique("outpost-test-sqs");
+    use_sqs(&mut env, format!("http://{}", proxy.addr), &id);
     env.extend([
-        ("AWS_SQS_REGION", "us-east-1".to_string()),
-        ("AWS_SQS_ENDPOINT", format!("http://{}", proxy.addr)),
-        ("AWS_SQS_ACCESS_KEY_ID", "test".to_string()),
-        ("AWS_SQS_SECRET_ACCESS_KEY", "test".to_string()),
-        ("AWS_SQS_DELIVERY_QUEUE", format!("{id}-delivery")),
-        ("AWS_SQS_LOG_QUEUE", format!("{id}-log")),
         ("RETRY_SCHEDULE", "1".to_string()),
         ("MAX_RETRY_LIMIT", "2".to_string()),
     ]);
