@@ -190,6 +190,8 @@ pub struct Config {
     pub rabbitmq_url: Option<String>,
     /// Internal queues on SQS (`AWS_SQS_REGION`); wins over RabbitMQ, as upstream.
     pub sqs: Option<mqs::SqsConfig>,
+    /// Internal queues on GCP Pub/Sub (`GCP_PUBSUB_PROJECT`), when SQS is not chosen.
+    pub pubsub: Option<mqs::PubSubConfig>,
     /// The publish queue the api service consumes (`PUBLISH_*`).
     pub publish_queue: Option<mqs::PublishQueue>,
     /// Create queues at start.
@@ -345,6 +347,11 @@ impl Config {
         }
         let sqs = mqs::sqs(&raw)?;
         mqs::refuse_unsupported(&raw, sqs.is_some())?;
+        let pubsub = if sqs.is_none() {
+            mqs::pubsub(&raw)?
+        } else {
+            None
+        };
         let redis_vars = [
             "REDIS_HOST",
             "REDIS_PORT",
@@ -514,12 +521,13 @@ impl Config {
                 .unwrap_or_else(|| format!("Outpost/{VERSION}")),
             redis,
             postgres_url: opt(&raw, "POSTGRES_URL"),
-            rabbitmq_url: if sqs.is_some() {
+            rabbitmq_url: if sqs.is_some() || pubsub.is_some() {
                 None
             } else {
                 opt(&raw, "RABBITMQ_SERVER_URL")
             },
             sqs,
+            pubsub,
             publish_queue: mqs::publish_queue(&raw)?,
             mqs_auto_provision: parse_bool(&raw, "MQS_AUTO_PROVISION")?,
             max_destinations_per_tenant: parse_num(&raw, "MAX_DESTINATIONS_PER_TENANT", 1usize)?,

@@ -116,19 +116,150 @@ fn check_queue_name(var: &str, name: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// Internal queues on GCP Pub/Sub (`GCP_PUBSUB_*`): a topic and a subscription per queue,
+/// each with a dead-letter topic and subscription.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PubSubConfig {
+    /// Project id (selects Pub/Sub).
+    pub project: String,
+    /// Service account JSON, else the default credentials.
+    pub credentials: Option<String>,
+    /// Emulator `host:port` (`PUBSUB_EMULATOR_HOST`): plain text, no authentication.
+    pub emulator: Option<String>,
+    /// deliverymq topic and subscription.
+    pub delivery: PubSubNames,
+    /// logmq topic and subscription.
+    pub log: PubSubNames,
+}
+
+/// The topic, subscription and dead-letter pair of one Pub/Sub queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PubSubNames {
+    /// Topic id.
+    pub topic: String,
+    /// Subscription id.
+    pub subscription: String,
+    /// Dead-letter topic id.
+    pub dlq_topic: String,
+    /// Dead-letter subscription id.
+    pub dlq_subscription: String,
+}
+
+impl std::fmt::Debug for PubSubConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PubSubConfig")
+            .field("project", &self.project)
+            .field("credentials", &self.credentials.is_some())
+            .field("emulator", &self.emulator)
+            .field("delivery", &self.delivery)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+/// Reads `GCP_PUBSUB_*`; `None` when `GCP_PUBSUB_PROJECT` is not set.
+pub(crate) fn pubsub(raw: &RawSettings) -> Result<Option<PubSubConfig>, ConfigError> {
+    let Some(project) = opt(raw, "GCP_PUBSUB_PROJECT") else {
+        return Ok(None);
+    };
+    let names = |what: &str, topic_default: &str| -> Result<PubSubNames, ConfigError> {
+        let var = |suffix: &str| format!("GCP_PUBSUB_{what}_{suffix}");
+        let get = |suffix: &str, default: String| -> Result<String, ConfigError> {
+            let v = opt(raw, &var(suffix)).unwrap_or(default);
+            check_pubsub_id(&var(suffix), &v)?;
+            Ok(v)
+        };
+        let topic = get("TOPIC", topic_default.to_string())?;
+        let subscription = get("SUBSCRIPTION", format!("{topic}-sub"))?;
+        let dlq_topic = get("DLQ_TOPIC", format!("{topic}-dlq"))?;
+        let dlq_subscription = get("DLQ_SUBSCRIPTION", format!("{dlq_topic}-sub"))?;
+        Ok(PubSubNames {
+            topic,
+            subscription,
+            dlq_topic,
+            dlq_subscription,
+        })
+    };
+    let delivery = names("DELIVERY", "outpost-delivery")?;
+    let log = names("LOG", "outpost-log")?;
+    if delivery.topic == log.topic {
+        return Err(ConfigError::new(
+            "GCP_PUBSUB_LOG_TOPIC",
+            format!(
+                "must differ from GCP_PUBSUB_DELIVERY_TOPIC ({:?})",
+                delivery.topic
+            ),
+        ));
+    }
+    if delivery.subscription == log.subscription {
+        return Err(ConfigError::new(
+            "GCP_PUBSUB_LOG_SUBSCRIPTION",
+            format!(
+                "must differ from GCP_PUBSUB_DELIVERY_SUBSCRIPTION ({:?})",
+                delivery.subscription
+            ),
+        ));
+    }
+    Ok(Some(PubSubConfig {
+        project,
+        credentials: opt(raw, "GCP_PUBSUB_SERVICE_ACCOUNT_CREDENTIALS"),
+        emulator: emulator_host(raw)?,
+        delivery,
+        log,
+    }))
+}
+
+/// `PUBSUB_EMULATOR_HOST` as `host:port` (an `http://` prefix is accepted).
+fn emulator_host(raw: &RawSettings) -> Result<Option<String>, ConfigError> {
+    let Some(v) = opt(raw, "PUBSUB_EMULATOR_HOST") else {
+        return Ok(None);
+    };
+    let host = v
+        .strip_prefix("http://")
+        .unwrap_or(&v)
+        .trim_end_matches('/');
+    if host.is_empty() || host.contains('/') || host.contains("://") || !host.contains(':') {
+        return Err(ConfigError::new(
+            "PUBSUB_EMULATOR_HOST",
+            format!("expected host:port of a plain-text emulator, got {v:?}"),
+        ));
+    }
+    Ok(Some(host.to_string()))
+}
+
+/// Pub/Sub topic and subscription ids: 3–255 characters, starting with a letter, of letters,
+/// digits and `-_.~+%`, not starting with `goog`.
+fn check_pubsub_id(var: &str, id: &str) -> Result<(), ConfigError> {
+    let ok = (3..=255).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !id.to_ascii_lowercase().starts_with("goog")
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.~+%".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            var,
+            format!(
+                "not a valid Pub/Sub id (3-255 letters, digits or -_.~+%, starting with a letter, not with goog): {id:?}"
+            ),
+        ))
+    }
+}
+
 /// Refuses backends this build cannot run yet, naming the variable that selected them.
 pub(crate) fn refuse_unsupported(raw: &RawSettings, sqs: bool) -> Result<(), ConfigError> {
     if !sqs {
         for (var, what) in [
             ("AZURE_SERVICEBUS_CONNECTION_STRING", "Azure Service Bus"),
             ("AZURE_SERVICEBUS_NAMESPACE", "Azure Service Bus"),
-            ("GCP_PUBSUB_PROJECT", "GCP Pub/Sub"),
         ] {
             if opt(raw, var).is_some() {
                 return Err(ConfigError::new(
                     var,
                     format!(
-                        "{what} as the internal queue is not supported yet by this build; use AWS_SQS_REGION or RABBITMQ_SERVER_URL"
+                        "{what} as the internal queue is not supported yet by this build; use AWS_SQS_REGION, GCP_PUBSUB_PROJECT or RABBITMQ_SERVER_URL"
                     ),
                 ));
             }
@@ -152,6 +283,19 @@ pub enum PublishQueue {
         /// Queue name.
         queue: String,
     },
+    /// A Pub/Sub subscription (`PUBLISH_GCP_PUBSUB_*`).
+    PubSub {
+        /// Project id (selects it).
+        project: String,
+        /// Topic id (checked to exist; publishers send to it).
+        topic: String,
+        /// Subscription id (consumed).
+        subscription: String,
+        /// Service account JSON, else the default credentials.
+        credentials: Option<String>,
+        /// Emulator `host:port` (`PUBSUB_EMULATOR_HOST`).
+        emulator: Option<String>,
+    },
     /// A RabbitMQ queue (`PUBLISH_RABBITMQ_*`).
     RabbitMq {
         /// Server URL (selects it).
@@ -170,6 +314,15 @@ impl std::fmt::Debug for PublishQueue {
                 .debug_struct("Sqs")
                 .field("region", region)
                 .field("queue", queue)
+                .finish(),
+            Self::PubSub {
+                project,
+                subscription,
+                ..
+            } => f
+                .debug_struct("PubSub")
+                .field("project", project)
+                .field("subscription", subscription)
                 .finish(),
             Self::RabbitMq { queue, .. } => {
                 f.debug_struct("RabbitMq").field("queue", queue).finish()
@@ -208,13 +361,10 @@ pub(crate) fn publish_queue(raw: &RawSettings) -> Result<Option<PublishQueue>, C
             queue,
         }));
     }
-    for (var, what) in [
-        (
-            "PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING",
-            "Azure Service Bus",
-        ),
-        ("PUBLISH_GCP_PUBSUB_PROJECT", "GCP Pub/Sub"),
-    ] {
+    for (var, what) in [(
+        "PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING",
+        "Azure Service Bus",
+    )] {
         if opt(raw, var).is_some() {
             return Err(ConfigError::new(
                 var,
@@ -223,6 +373,22 @@ pub(crate) fn publish_queue(raw: &RawSettings) -> Result<Option<PublishQueue>, C
                 ),
             ));
         }
+    }
+    if let Some(project) = opt(raw, "PUBLISH_GCP_PUBSUB_PROJECT") {
+        let id = |var: &str| -> Result<String, ConfigError> {
+            let v = opt(raw, var).ok_or_else(|| {
+                ConfigError::new(var, "is required with PUBLISH_GCP_PUBSUB_PROJECT".into())
+            })?;
+            check_pubsub_id(var, &v)?;
+            Ok(v)
+        };
+        return Ok(Some(PublishQueue::PubSub {
+            project,
+            topic: id("PUBLISH_GCP_PUBSUB_TOPIC")?,
+            subscription: id("PUBLISH_GCP_PUBSUB_SUBSCRIPTION")?,
+            credentials: opt(raw, "PUBLISH_GCP_PUBSUB_SERVICE_ACCOUNT_CREDENTIALS"),
+            emulator: emulator_host(raw)?,
+        }));
     }
     if let Some(url) = opt(raw, "PUBLISH_RABBITMQ_SERVER_URL") {
         let queue = opt(raw, "PUBLISH_RABBITMQ_QUEUE").ok_or_else(|| {

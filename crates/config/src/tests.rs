@@ -180,13 +180,11 @@ fn sqs_internal_queues_and_their_priority() {
 #[test]
 fn backends_not_built_yet_are_refused_not_ignored() {
     for (var, value, says) in [
-        ("GCP_PUBSUB_PROJECT", "p", "GCP Pub/Sub"),
         (
             "AZURE_SERVICEBUS_CONNECTION_STRING",
             "Endpoint=sb://x/",
             "Azure Service Bus",
         ),
-        ("PUBLISH_GCP_PUBSUB_PROJECT", "p", "not supported yet"),
         (
             "PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING",
             "Endpoint=sb://x/",
@@ -198,7 +196,95 @@ fn backends_not_built_yet_are_refused_not_ignored() {
         assert!(e.message.contains(says), "{var}: {}", e.message);
     }
     // With SQS selected (it has priority), the lower-priority backends are not chosen.
-    assert!(cfg(&[("AWS_SQS_REGION", "r"), ("GCP_PUBSUB_PROJECT", "p")]).is_ok());
+    assert!(cfg(&[("AWS_SQS_REGION", "r"), ("AZURE_SERVICEBUS_NAMESPACE", "n")]).is_ok());
+}
+
+#[test]
+fn pubsub_internal_queues_with_upstream_defaults_and_priority() {
+    let c = cfg(&[
+        ("GCP_PUBSUB_PROJECT", "proj"),
+        ("RABBITMQ_SERVER_URL", "amqp://h"),
+        ("PUBSUB_EMULATOR_HOST", "http://127.0.0.1:8085/"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.rabbitmq_url, None,
+        "Pub/Sub wins over RabbitMQ, as upstream"
+    );
+    let p = c.pubsub.expect("Pub/Sub selected");
+    assert_eq!(p.project, "proj");
+    assert_eq!(p.emulator.as_deref(), Some("127.0.0.1:8085"));
+    assert_eq!(p.delivery.topic, "outpost-delivery");
+    assert_eq!(p.delivery.subscription, "outpost-delivery-sub");
+    assert_eq!(p.delivery.dlq_topic, "outpost-delivery-dlq");
+    assert_eq!(p.delivery.dlq_subscription, "outpost-delivery-dlq-sub");
+    assert_eq!(p.log.topic, "outpost-log");
+    assert_eq!(p.log.subscription, "outpost-log-sub");
+    assert_eq!(p.log.dlq_topic, "outpost-log-dlq");
+    let c = cfg(&[
+        ("GCP_PUBSUB_PROJECT", "proj"),
+        ("GCP_PUBSUB_LOG_TOPIC", "logs"),
+        ("GCP_PUBSUB_LOG_DLQ_TOPIC", "dead"),
+    ])
+    .unwrap();
+    let p = c.pubsub.unwrap();
+    assert_eq!(
+        (p.log.subscription.as_str(), p.log.dlq_subscription.as_str()),
+        ("outpost-log-sub", "dead-sub"),
+        "upstream's subscription default does not follow the topic; the DLQ's does"
+    );
+    // SQS wins over Pub/Sub.
+    let c = cfg(&[("GCP_PUBSUB_PROJECT", "p"), ("AWS_SQS_REGION", "r")]).unwrap();
+    assert!(c.pubsub.is_none() && c.sqs.is_some());
+    // Bad ids and addresses name their variable.
+    for (var, value) in [
+        ("GCP_PUBSUB_DELIVERY_TOPIC", "goog-x"),
+        ("GCP_PUBSUB_LOG_SUBSCRIPTION", "a/b"),
+        ("GCP_PUBSUB_DELIVERY_DLQ_TOPIC", "1abc"),
+        ("PUBSUB_EMULATOR_HOST", "http://h:1/path"),
+        ("PUBSUB_EMULATOR_HOST", "no-port"),
+    ] {
+        let e = cfg(&[("GCP_PUBSUB_PROJECT", "p"), (var, value)]).unwrap_err();
+        assert_eq!(e.var, var, "{value}");
+    }
+    let e = cfg(&[
+        ("GCP_PUBSUB_PROJECT", "p"),
+        ("GCP_PUBSUB_LOG_TOPIC", "outpost-delivery"),
+    ])
+    .unwrap_err();
+    assert!(e.message.contains("must differ"), "{}", e.message);
+}
+
+#[test]
+fn pubsub_publish_queue_needs_topic_and_subscription() {
+    use crate::mqs::PublishQueue;
+    let c = cfg(&[
+        ("PUBLISH_GCP_PUBSUB_PROJECT", "proj"),
+        ("PUBLISH_GCP_PUBSUB_TOPIC", "pub"),
+        ("PUBLISH_GCP_PUBSUB_SUBSCRIPTION", "pub-sub"),
+        ("PUBLISH_RABBITMQ_SERVER_URL", "amqp://h"),
+        ("PUBLISH_RABBITMQ_QUEUE", "q"),
+    ])
+    .unwrap();
+    match c.publish_queue {
+        Some(PublishQueue::PubSub {
+            project,
+            topic,
+            subscription,
+            ..
+        }) => assert_eq!(
+            (project.as_str(), topic.as_str(), subscription.as_str()),
+            ("proj", "pub", "pub-sub"),
+            "Pub/Sub wins over RabbitMQ"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let e = cfg(&[
+        ("PUBLISH_GCP_PUBSUB_PROJECT", "proj"),
+        ("PUBLISH_GCP_PUBSUB_TOPIC", "pub"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.var, "PUBLISH_GCP_PUBSUB_SUBSCRIPTION");
 }
 
 #[test]

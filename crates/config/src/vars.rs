@@ -76,6 +76,7 @@ vars! {
     "GCP_PUBSUB_DELIVERY_DLQ_SUBSCRIPTION", "mqs.gcp_pubsub.delivery_dlq_subscription", None, false, "Pub/Sub delivery DLQ subscription.";
     "GCP_PUBSUB_LOG_DLQ_TOPIC", "mqs.gcp_pubsub.log_dlq_topic", None, false, "Pub/Sub log DLQ topic.";
     "GCP_PUBSUB_LOG_DLQ_SUBSCRIPTION", "mqs.gcp_pubsub.log_dlq_subscription", None, false, "Pub/Sub log DLQ subscription.";
+    "PUBSUB_EMULATOR_HOST", "mqs.gcp_pubsub.emulator_host", None, false, "Pub/Sub emulator host:port (plain text, no authentication), for the internal and publish queues on Pub/Sub, as Google's clients read it.";
     "AZURE_SERVICEBUS_CONNECTION_STRING", "mqs.azure_servicebus.connection_string", None, true, "Service Bus connection string; selects Service Bus.";
     "AZURE_SERVICEBUS_TENANT_ID", "mqs.azure_servicebus.tenant_id", None, false, "Azure tenant id (service principal).";
     "AZURE_SERVICEBUS_CLIENT_ID", "mqs.azure_servicebus.client_id", None, false, "Azure client id.";

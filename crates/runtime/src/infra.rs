@@ -1,5 +1,5 @@
-//! The process's infrastructure, chosen by configuration: Redis-backed stores and RabbitMQ
-//! queues when configured, in-memory ones otherwise (the embedded mode, all services in one
+//! The process's infrastructure, chosen by configuration: Redis-backed stores and RabbitMQ,
+//! SQS or Pub/Sub queues when configured, in-memory ones otherwise (the embedded mode, all services in one
 //! process sharing them).
 
 use anyhow::Context;
@@ -54,9 +54,9 @@ impl Infra {
                     cfg.service.as_str()
                 );
             }
-            if cfg.rabbitmq_url.is_none() && cfg.sqs.is_none() {
+            if cfg.rabbitmq_url.is_none() && cfg.sqs.is_none() && cfg.pubsub.is_none() {
                 anyhow::bail!(
-                    "invalid configuration: RABBITMQ_SERVER_URL: SERVICE={} needs an internal queue shared with the other services; set RABBITMQ_SERVER_URL (or AWS_SQS_REGION)",
+                    "invalid configuration: RABBITMQ_SERVER_URL: SERVICE={} needs an internal queue shared with the other services; set RABBITMQ_SERVER_URL (or AWS_SQS_REGION, GCP_PUBSUB_PROJECT)",
                     cfg.service.as_str()
                 );
             }
@@ -71,9 +71,10 @@ impl Infra {
             }
         };
         let (deliverymq, logmq): (Arc<dyn Queue>, Arc<dyn Queue>) =
-            match (&cfg.sqs, &cfg.rabbitmq_url) {
-                (Some(sqs), _) => sqs_queues(cfg, sqs).await?,
-                (None, Some(url)) => {
+            match (&cfg.sqs, &cfg.pubsub, &cfg.rabbitmq_url) {
+                (Some(sqs), _, _) => sqs_queues(cfg, sqs).await?,
+                (None, Some(pubsub), _) => pubsub_queues(cfg, pubsub).await?,
+                (None, None, Some(url)) => {
                     let raw = &cfg.raw;
                     let get = |k: &str, d: &str| {
                         raw.get(k)
@@ -110,7 +111,7 @@ impl Infra {
                     .context("cannot set up the RabbitMQ log queue")?;
                     (Arc::new(d), Arc::new(l))
                 }
-                (None, None) => (
+                (None, None, None) => (
                     Arc::new(outpost_mq::MemoryQueue::new(
                         "deliverymq",
                         MEMORY_QUEUE_CAPACITY,
@@ -298,6 +299,31 @@ async fn sqs_queues(
     Ok((Arc::new(d), Arc::new(l)))
 }
 
+async fn pubsub_queues(
+    cfg: &Config,
+    p: &outpost_config::mqs::PubSubConfig,
+) -> anyhow::Result<(Arc<dyn Queue>, Arc<dyn Queue>)> {
+    let settings = |n: &outpost_config::mqs::PubSubNames| outpost_mq_pubsub::PubSubSettings {
+        project: p.project.clone(),
+        emulator: p.emulator.clone(),
+        credentials_json: p.credentials.clone(),
+        topic: n.topic.clone(),
+        subscription: n.subscription.clone(),
+        dead_letter: Some((n.dlq_topic.clone(), n.dlq_subscription.clone())),
+        auto_provision: cfg.mqs_auto_provision,
+        ack_deadline: std::time::Duration::from_secs(cfg.delivery_timeout_secs + 10),
+        // Upstream: max(5, retry limit + 1).
+        max_delivery_attempts: 6,
+    };
+    let d = outpost_mq_pubsub::PubSubQueue::connect(settings(&p.delivery))
+        .await
+        .context("cannot set up the Pub/Sub delivery queue")?;
+    let l = outpost_mq_pubsub::PubSubQueue::connect(settings(&p.log))
+        .await
+        .context("cannot set up the Pub/Sub log queue")?;
+    Ok((Arc::new(d), Arc::new(l)))
+}
+
 /// The publish queue: existing (never provisioned), as upstream.
 async fn publish_queue(p: &outpost_config::mqs::PublishQueue) -> anyhow::Result<Arc<dyn Queue>> {
     use outpost_config::mqs::PublishQueue;
@@ -332,6 +358,31 @@ async fn publish_queue(p: &outpost_config::mqs::PublishQueue) -> anyhow::Result<
             .await
             .with_context(|| {
                 format!("cannot use the publish queue {queue} (PUBLISH_AWS_SQS_QUEUE)")
+            })?,
+        ),
+        PublishQueue::PubSub {
+            project,
+            topic,
+            subscription,
+            credentials,
+            emulator,
+        } => Arc::new(
+            outpost_mq_pubsub::PubSubQueue::connect(outpost_mq_pubsub::PubSubSettings {
+                project: project.clone(),
+                emulator: emulator.clone(),
+                credentials_json: credentials.clone(),
+                topic: topic.clone(),
+                subscription: subscription.clone(),
+                dead_letter: None,
+                auto_provision: false,
+                ack_deadline: std::time::Duration::from_secs(60),
+                max_delivery_attempts: 0,
+            })
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot use the publish subscription {subscription} (PUBLISH_GCP_PUBSUB_SUBSCRIPTION)"
+                )
             })?,
         ),
     })

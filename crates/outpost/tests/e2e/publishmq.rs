@@ -1,4 +1,5 @@
-//! Publishing through a queue the operator owns (`PUBLISH_RABBITMQ_*`, `PUBLISH_AWS_SQS_*`):
+//! Publishing through a queue the operator owns (`PUBLISH_RABBITMQ_*`, `PUBLISH_AWS_SQS_*`,
+//! `PUBLISH_GCP_PUBSUB_*`):
 //! messages with the `POST /publish` body are delivered like REST publishes; a message that is
 //! not a valid publish is nacked until the broker dead-letters it, without holding up the
 //! others; the consumer reports in `/healthz`.
@@ -161,6 +162,55 @@ async fn publish_queue_on_sqs() {
         .await
         .unwrap();
     let bad = dead_lettered(&dlq).await;
+    assert_eq!(
+        bad,
+        [
+            br#"{"tenant_id":"t","data":"text"}"#.to_vec(),
+            b"{not json".to_vec()
+        ]
+    );
+}
+
+/// Pub/Sub on pstest, which has no dead-letter policy: the bad messages are nacked, so after
+/// the run they are still on the subscription, unacknowledged, while the good ones are gone.
+#[tokio::test]
+async fn publish_queue_on_pubsub() {
+    use outpost_mq_pubsub::{PubSubQueue, PubSubSettings};
+    let emulator =
+        outpost_test_support::service_addr("TEST_GCP_PUBSUB_EMULATOR_HOST", "127.0.0.1:8085");
+    let id = outpost_test_support::unique("outpost-test-pubq").replace('_', "-");
+    let settings = PubSubSettings {
+        project: "outpost-test".into(),
+        emulator: Some(emulator.clone()),
+        credentials_json: None,
+        topic: id.clone(),
+        subscription: format!("{id}-sub"),
+        dead_letter: None,
+        auto_provision: true,
+        ack_deadline: Duration::from_secs(10),
+        max_delivery_attempts: 5,
+    };
+    // The operator's topic and subscription.
+    let queue = PubSubQueue::connect(settings.clone()).await.unwrap();
+    let sub = format!("{id}-sub");
+    let env = [
+        ("PUBLISH_GCP_PUBSUB_PROJECT", "outpost-test"),
+        ("PUBLISH_GCP_PUBSUB_TOPIC", id.as_str()),
+        ("PUBLISH_GCP_PUBSUB_SUBSCRIPTION", sub.as_str()),
+        ("PUBSUB_EMULATOR_HOST", emulator.as_str()),
+    ];
+    publishes_through(&queue, &env).await;
+    // The server is gone: what is left on the subscription is what it did not ack.
+    let mut left = queue.subscribe(8).await.unwrap();
+    let mut bad = Vec::new();
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_secs(3), left.next()).await {
+        let m = m.unwrap();
+        if !bad.contains(&m.body) {
+            bad.push(m.body.clone());
+        }
+        m.ack().await.unwrap();
+    }
+    bad.sort();
     assert_eq!(
         bad,
         [

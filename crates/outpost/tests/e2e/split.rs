@@ -50,12 +50,19 @@ pub fn split_env() -> SplitEnv {
     env.push(("LOG_GRPC_PORT", grpc.to_string()));
     env.push(("LOG_GRPC_URL", format!("http://127.0.0.1:{grpc}")));
     env.push(("POSTGRES_URL", fresh_database(&id)));
-    // `TEST_INTERNAL_MQ=sqs` runs the same tests with SQS (moto) as the internal queues (by hand
-    // for now: moto takes ~20 ms a call here, too slow for the 1,000-event kill -9 test).
-    if std::env::var("TEST_INTERNAL_MQ").as_deref() == Ok("sqs") {
-        let endpoint =
-            outpost_test_support::service_addr("TEST_AWS_SQS_ENDPOINT", "http://127.0.0.1:4566");
-        use_sqs(&mut env, endpoint, &id);
+    // `TEST_INTERNAL_MQ=pubsub` runs the same tests with Pub/Sub (pstest) as the internal
+    // queues (`make test-mq-matrix`); `sqs` with SQS (moto), by hand for now: moto takes ~20 ms
+    // a call here, too slow for the 1,000-event kill -9 test.
+    match internal_mq().as_str() {
+        "sqs" => {
+            let endpoint = outpost_test_support::service_addr(
+                "TEST_AWS_SQS_ENDPOINT",
+                "http://127.0.0.1:4566",
+            );
+            use_sqs(&mut env, endpoint, &id);
+        }
+        "pubsub" => use_pubsub(&mut env, &id),
+        _ => {}
     }
     let e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = base_cmd(&["migrate", "apply", "--yes"], &e)
@@ -89,6 +96,37 @@ pub fn use_sqs(env: &mut Vec<(&'static str, String)>, endpoint: String, id: &str
         ("AWS_SQS_SECRET_ACCESS_KEY", "test".to_string()),
         ("AWS_SQS_DELIVERY_QUEUE", format!("{q}-delivery")),
         ("AWS_SQS_LOG_QUEUE", format!("{q}-log")),
+    ]);
+}
+
+/// The internal queue backend the split tests run on (`TEST_INTERNAL_MQ`: rabbitmq, the
+/// default, sqs or pubsub); anything else stops the test.
+pub fn internal_mq() -> String {
+    let mq = std::env::var("TEST_INTERNAL_MQ").unwrap_or_else(|_| "rabbitmq".into());
+    assert!(
+        ["rabbitmq", "sqs", "pubsub"].contains(&mq.as_str()),
+        "TEST_INTERNAL_MQ={mq}: expected rabbitmq, sqs or pubsub"
+    );
+    mq
+}
+
+/// Switches `env` from RabbitMQ to Pub/Sub on pstest (`TEST_GCP_PUBSUB_EMULATOR_HOST`), with
+/// topics and subscriptions of this test's own.
+pub fn use_pubsub(env: &mut Vec<(&'static str, String)>, id: &str) {
+    let emulator =
+        outpost_test_support::service_addr("TEST_GCP_PUBSUB_EMULATOR_HOST", "127.0.0.1:8085");
+    let t = id.replace('_', "-");
+    env.retain(|(k, _)| !k.starts_with("RABBITMQ_"));
+    env.extend([
+        ("GCP_PUBSUB_PROJECT", "outpost-test".to_string()),
+        ("PUBSUB_EMULATOR_HOST", emulator),
+        ("GCP_PUBSUB_DELIVERY_TOPIC", format!("{t}-delivery")),
+        (
+            "GCP_PUBSUB_DELIVERY_SUBSCRIPTION",
+            format!("{t}-delivery-sub"),
+        ),
+        ("GCP_PUBSUB_LOG_TOPIC", format!("{t}-log")),
+        ("GCP_PUBSUB_LOG_SUBSCRIPTION", format!("{t}-log-sub")),
     ]);
 }
 
