@@ -62,11 +62,13 @@ test-rust:
 	fi
 
 ## The split-services end-to-end suite again with each other internal queue backend
-## (TEST_INTERNAL_MQ): Pub/Sub on pstest. (RabbitMQ is the default run; SQS on moto is too slow
-## here for the 1,000-event kill -9 test: `TEST_INTERNAL_MQ=sqs` by hand.)
+## (TEST_INTERNAL_MQ): Pub/Sub on pstest, Service Bus on our fake. (RabbitMQ is the default
+## run; SQS on moto is too slow here for the 1,000-event kill -9 test: `TEST_INTERNAL_MQ=sqs`
+## by hand.)
 MQ_MATRIX_TESTS = test(/^split_faults::|^otel::split_/)
 test-mq-matrix:
 	TEST_INTERNAL_MQ=pubsub $(CARGO) nextest run -p outpost --test e2e --locked --no-fail-fast -E '$(MQ_MATRIX_TESTS)'
+	TEST_INTERNAL_MQ=servicebus $(CARGO) nextest run -p outpost --test e2e --locked --no-fail-fast -E '$(MQ_MATRIX_TESTS)'
 
 test-sdk: build
 	scripts/sdk-smoke.sh $(OUTPOST)

@@ -222,8 +222,22 @@ start_servicebus() {
   local dir="$STANDINS/servicebus" t0=$SECONDS
   mkdir -p "$STANDINS"
   if port_open "$SERVICEBUS_HOST" 5672 && port_open "$SERVICEBUS_HOST" "$SERVICEBUS_CONTROL_PORT"; then
-    log "servicebus: $SERVICEBUS_HOST:5672 already answers; leaving it"
-    return 0
+    # Reuse a running fake only if it runs this very sb_fake.py (its /health names its sha256).
+    local want have
+    want=$(sha256sum "$SCRIPTS_DIR/standins/sb_fake.py" | cut -d' ' -f1)
+    have=$( (exec 3<>"/dev/tcp/$SERVICEBUS_HOST/$SERVICEBUS_CONTROL_PORT" &&
+      printf 'GET /health HTTP/1.0\r\nHost: %s\r\n\r\n' "$SERVICEBUS_HOST" >&3 && timeout 2 cat <&3) 2>/dev/null |
+      grep -o '"sha256": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}' || true)
+    if [[ "$have" == "$want" ]]; then
+      log "servicebus: $SERVICEBUS_HOST:5672 already answers with this sb_fake.py; leaving it"
+      return 0
+    fi
+    if [[ -f "$STANDINS/servicebus.pid" ]] && kill -0 "$(cat "$STANDINS/servicebus.pid")" 2>/dev/null; then
+      log "servicebus: the running fake is an older sb_fake.py; restarting it"
+      stop_one servicebus
+    else
+      die "servicebus: a fake that is not this sb_fake.py answers on $SERVICEBUS_HOST:5672 (not started by this script); stop it"
+    fi
   fi
   if port_open "$SERVICEBUS_HOST" 5672; then
     die "servicebus: $SERVICEBUS_HOST:5672 is taken by something else (is a broker bound to 0.0.0.0:5672? bind it to 127.0.0.1)"

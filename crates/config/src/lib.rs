@@ -190,7 +190,11 @@ pub struct Config {
     pub rabbitmq_url: Option<String>,
     /// Internal queues on SQS (`AWS_SQS_REGION`); wins over RabbitMQ, as upstream.
     pub sqs: Option<mqs::SqsConfig>,
-    /// Internal queues on GCP Pub/Sub (`GCP_PUBSUB_PROJECT`), when SQS is not chosen.
+    /// Internal queues on Azure Service Bus (`AZURE_SERVICEBUS_CONNECTION_STRING`), when SQS is
+    /// not chosen.
+    pub servicebus: Option<mqs::ServiceBusConfig>,
+    /// Internal queues on GCP Pub/Sub (`GCP_PUBSUB_PROJECT`), when neither SQS nor Service Bus
+    /// is chosen.
     pub pubsub: Option<mqs::PubSubConfig>,
     /// The publish queue the api service consumes (`PUBLISH_*`).
     pub publish_queue: Option<mqs::PublishQueue>,
@@ -346,8 +350,12 @@ impl Config {
             ));
         }
         let sqs = mqs::sqs(&raw)?;
-        mqs::refuse_unsupported(&raw, sqs.is_some())?;
-        let pubsub = if sqs.is_none() {
+        let servicebus = if sqs.is_none() {
+            mqs::servicebus(&raw)?
+        } else {
+            None
+        };
+        let pubsub = if sqs.is_none() && servicebus.is_none() {
             mqs::pubsub(&raw)?
         } else {
             None
@@ -521,12 +529,13 @@ impl Config {
                 .unwrap_or_else(|| format!("Outpost/{VERSION}")),
             redis,
             postgres_url: opt(&raw, "POSTGRES_URL"),
-            rabbitmq_url: if sqs.is_some() || pubsub.is_some() {
+            rabbitmq_url: if sqs.is_some() || servicebus.is_some() || pubsub.is_some() {
                 None
             } else {
                 opt(&raw, "RABBITMQ_SERVER_URL")
             },
             sqs,
+            servicebus,
             pubsub,
             publish_queue: mqs::publish_queue(&raw)?,
             mqs_auto_provision: parse_bool(&raw, "MQS_AUTO_PROVISION")?,

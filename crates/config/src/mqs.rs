@@ -1,6 +1,7 @@
 //! The internal queue backend (`mqs.*`): which broker carries deliverymq and logmq, chosen as
 //! upstream does (SQS > Azure Service Bus > GCP Pub/Sub > RabbitMQ), and the publish queue
-//! (`PUBLISH_*`). Backends this build does not have yet are refused at start, never ignored.
+//! (`PUBLISH_*`). What this build cannot do (Service Bus through a service principal) is
+//! refused at start, never ignored.
 
 use crate::load::RawSettings;
 use crate::{ConfigError, opt};
@@ -248,24 +249,131 @@ fn check_pubsub_id(var: &str, id: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// Refuses backends this build cannot run yet, naming the variable that selected them.
-pub(crate) fn refuse_unsupported(raw: &RawSettings, sqs: bool) -> Result<(), ConfigError> {
-    if !sqs {
-        for (var, what) in [
-            ("AZURE_SERVICEBUS_CONNECTION_STRING", "Azure Service Bus"),
-            ("AZURE_SERVICEBUS_NAMESPACE", "Azure Service Bus"),
-        ] {
-            if opt(raw, var).is_some() {
-                return Err(ConfigError::new(
-                    var,
-                    format!(
-                        "{what} as the internal queue is not supported yet by this build; use AWS_SQS_REGION, GCP_PUBSUB_PROJECT or RABBITMQ_SERVER_URL"
-                    ),
-                ));
-            }
+/// Internal queues on Azure Service Bus (`AZURE_SERVICEBUS_*`): a topic and a subscription per
+/// queue, reached with a connection string.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServiceBusConfig {
+    /// The namespace's connection string (selects Service Bus).
+    pub connection_string: String,
+    /// deliverymq topic.
+    pub delivery_topic: String,
+    /// deliverymq subscription.
+    pub delivery_subscription: String,
+    /// logmq topic.
+    pub log_topic: String,
+    /// logmq subscription.
+    pub log_subscription: String,
+}
+
+impl std::fmt::Debug for ServiceBusConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceBusConfig")
+            .field("delivery_topic", &self.delivery_topic)
+            .field("delivery_subscription", &self.delivery_subscription)
+            .field("log_topic", &self.log_topic)
+            .field("log_subscription", &self.log_subscription)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The service-principal variables, used upstream to create topics and subscriptions through
+/// Azure Resource Manager.
+const AZURE_PRINCIPAL: [&str; 6] = [
+    "AZURE_SERVICEBUS_TENANT_ID",
+    "AZURE_SERVICEBUS_CLIENT_ID",
+    "AZURE_SERVICEBUS_CLIENT_SECRET",
+    "AZURE_SERVICEBUS_SUBSCRIPTION_ID",
+    "AZURE_SERVICEBUS_RESOURCE_GROUP",
+    "AZURE_SERVICEBUS_NAMESPACE",
+];
+
+/// Reads `AZURE_SERVICEBUS_*`; `None` when neither a connection string nor a service principal
+/// is given. A service principal alone is refused: this build reaches Service Bus with a
+/// connection string and creates no entities.
+pub(crate) fn servicebus(raw: &RawSettings) -> Result<Option<ServiceBusConfig>, ConfigError> {
+    let Some(connection_string) = opt(raw, "AZURE_SERVICEBUS_CONNECTION_STRING") else {
+        if let Some(var) = AZURE_PRINCIPAL.iter().find(|v| opt(raw, v).is_some()) {
+            return Err(ConfigError::new(
+                var,
+                "Service Bus through a service principal (Azure Resource Manager) is not supported by this build; give AZURE_SERVICEBUS_CONNECTION_STRING and create the topics and subscriptions".into(),
+            ));
         }
+        return Ok(None);
+    };
+    check_connection_string("AZURE_SERVICEBUS_CONNECTION_STRING", &connection_string)?;
+    let name = |var: &str| -> Result<String, ConfigError> {
+        let v = opt(raw, var)
+            .ok_or_else(|| ConfigError::new(var, "is required with Service Bus".into()))?;
+        check_entity_name(var, &v)?;
+        Ok(v)
+    };
+    let c = ServiceBusConfig {
+        connection_string,
+        delivery_topic: name("AZURE_SERVICEBUS_DELIVERY_TOPIC")?,
+        delivery_subscription: name("AZURE_SERVICEBUS_DELIVERY_SUBSCRIPTION")?,
+        log_topic: name("AZURE_SERVICEBUS_LOG_TOPIC")?,
+        log_subscription: name("AZURE_SERVICEBUS_LOG_SUBSCRIPTION")?,
+    };
+    if c.delivery_topic.eq_ignore_ascii_case(&c.log_topic) {
+        return Err(ConfigError::new(
+            "AZURE_SERVICEBUS_LOG_TOPIC",
+            format!(
+                "must differ from AZURE_SERVICEBUS_DELIVERY_TOPIC ({:?})",
+                c.delivery_topic
+            ),
+        ));
+    }
+    Ok(Some(c))
+}
+
+/// A Service Bus connection string: an `sb://` endpoint and a shared access key or signature.
+fn check_connection_string(var: &str, cs: &str) -> Result<(), ConfigError> {
+    let has = |key: &str| {
+        cs.split(';').any(|p| {
+            p.split_once('=')
+                .is_some_and(|(k, v)| k.trim().eq_ignore_ascii_case(key) && !v.trim().is_empty())
+        })
+    };
+    let endpoint_ok = cs.split(';').any(|p| {
+        p.split_once('=').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("Endpoint")
+                && v.trim().len() > 5
+                && v.trim().starts_with("sb://")
+        })
+    });
+    if !endpoint_ok {
+        return Err(ConfigError::new(
+            var,
+            "expected Endpoint=sb://<namespace host>/ in the connection string".into(),
+        ));
+    }
+    let key = has("SharedAccessKeyName") && has("SharedAccessKey");
+    if !key && !has("SharedAccessSignature") {
+        return Err(ConfigError::new(
+            var,
+            "the connection string needs SharedAccessKeyName and SharedAccessKey (or SharedAccessSignature)".into(),
+        ));
     }
     Ok(())
+}
+
+/// Service Bus topic and subscription names: 1–260 characters of letters, digits, `.-_`, and
+/// `/` inside a topic path.
+fn check_entity_name(var: &str, name: &str) -> Result<(), ConfigError> {
+    let ok = (1..=260).contains(&name.len())
+        && !name.starts_with(['/', '.'])
+        && !name.ends_with(['/', '.'])
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._/".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            var,
+            format!("not a valid Service Bus entity name (letters, digits, - . _ /): {name:?}"),
+        ))
+    }
 }
 
 /// The publish queue the api service consumes (`PUBLISH_*`, spec §3.7). Never provisioned: the
@@ -282,6 +390,15 @@ pub enum PublishQueue {
         credentials: Option<(String, String)>,
         /// Queue name.
         queue: String,
+    },
+    /// A Service Bus topic subscription (`PUBLISH_AZURE_SERVICEBUS_*`).
+    ServiceBus {
+        /// Connection string (selects it).
+        connection_string: String,
+        /// Topic (checked to exist; publishers send to it).
+        topic: String,
+        /// Subscription (consumed).
+        subscription: String,
     },
     /// A Pub/Sub subscription (`PUBLISH_GCP_PUBSUB_*`).
     PubSub {
@@ -314,6 +431,15 @@ impl std::fmt::Debug for PublishQueue {
                 .debug_struct("Sqs")
                 .field("region", region)
                 .field("queue", queue)
+                .finish(),
+            Self::ServiceBus {
+                topic,
+                subscription,
+                ..
+            } => f
+                .debug_struct("ServiceBus")
+                .field("topic", topic)
+                .field("subscription", subscription)
                 .finish(),
             Self::PubSub {
                 project,
@@ -361,18 +487,26 @@ pub(crate) fn publish_queue(raw: &RawSettings) -> Result<Option<PublishQueue>, C
             queue,
         }));
     }
-    for (var, what) in [(
-        "PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING",
-        "Azure Service Bus",
-    )] {
-        if opt(raw, var).is_some() {
-            return Err(ConfigError::new(
-                var,
-                format!(
-                    "a publish queue on {what} is not supported yet by this build; use PUBLISH_AWS_SQS_* or PUBLISH_RABBITMQ_*, or POST /api/v1/publish"
-                ),
-            ));
-        }
+    if let Some(connection_string) = opt(raw, "PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING") {
+        check_connection_string(
+            "PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING",
+            &connection_string,
+        )?;
+        let name = |var: &str| -> Result<String, ConfigError> {
+            let v = opt(raw, var).ok_or_else(|| {
+                ConfigError::new(
+                    var,
+                    "is required with PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING".into(),
+                )
+            })?;
+            check_entity_name(var, &v)?;
+            Ok(v)
+        };
+        return Ok(Some(PublishQueue::ServiceBus {
+            connection_string,
+            topic: name("PUBLISH_AZURE_SERVICEBUS_TOPIC")?,
+            subscription: name("PUBLISH_AZURE_SERVICEBUS_SUBSCRIPTION")?,
+        }));
     }
     if let Some(project) = opt(raw, "PUBLISH_GCP_PUBSUB_PROJECT") {
         let id = |var: &str| -> Result<String, ConfigError> {

@@ -178,25 +178,106 @@ fn sqs_internal_queues_and_their_priority() {
 }
 
 #[test]
-fn backends_not_built_yet_are_refused_not_ignored() {
-    for (var, value, says) in [
+fn servicebus_internal_queues_by_connection_string() {
+    let cs = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=v";
+    let c = cfg(&[
+        ("AZURE_SERVICEBUS_CONNECTION_STRING", cs),
+        ("GCP_PUBSUB_PROJECT", "p"),
+        ("RABBITMQ_SERVER_URL", "amqp://h"),
+    ])
+    .unwrap();
+    assert_eq!(c.rabbitmq_url, None);
+    assert!(
+        c.pubsub.is_none(),
+        "Service Bus wins over Pub/Sub, as upstream"
+    );
+    let sb = c.servicebus.expect("Service Bus selected");
+    assert_eq!(
         (
-            "AZURE_SERVICEBUS_CONNECTION_STRING",
-            "Endpoint=sb://x/",
-            "Azure Service Bus",
+            sb.delivery_topic.as_str(),
+            sb.delivery_subscription.as_str(),
+            sb.log_topic.as_str(),
+            sb.log_subscription.as_str()
         ),
         (
-            "PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING",
-            "Endpoint=sb://x/",
-            "not supported yet",
+            "outpost-delivery",
+            "outpost-delivery-sub",
+            "outpost-log",
+            "outpost-log-sub"
+        )
+    );
+    assert!(!format!("{sb:?}").contains("SharedAccessKey=v"));
+    // SQS wins over Service Bus.
+    let c = cfg(&[
+        ("AZURE_SERVICEBUS_CONNECTION_STRING", cs),
+        ("AWS_SQS_REGION", "r"),
+    ])
+    .unwrap();
+    assert!(c.servicebus.is_none() && c.sqs.is_some());
+    // A service principal alone is refused, naming the variable; so are bad strings and names.
+    for (pairs, var, says) in [
+        (
+            vec![("AZURE_SERVICEBUS_NAMESPACE", "ns")],
+            "AZURE_SERVICEBUS_NAMESPACE",
+            "service principal",
+        ),
+        (
+            vec![("AZURE_SERVICEBUS_CONNECTION_STRING", "Endpoint=sb://x/")],
+            "AZURE_SERVICEBUS_CONNECTION_STRING",
+            "SharedAccessKey",
+        ),
+        (
+            vec![(
+                "AZURE_SERVICEBUS_CONNECTION_STRING",
+                "SharedAccessKeyName=k;SharedAccessKey=v",
+            )],
+            "AZURE_SERVICEBUS_CONNECTION_STRING",
+            "Endpoint=sb://",
+        ),
+        (
+            vec![
+                ("AZURE_SERVICEBUS_CONNECTION_STRING", cs),
+                ("AZURE_SERVICEBUS_LOG_TOPIC", "bad name"),
+            ],
+            "AZURE_SERVICEBUS_LOG_TOPIC",
+            "entity name",
+        ),
+        (
+            vec![
+                ("AZURE_SERVICEBUS_CONNECTION_STRING", cs),
+                ("AZURE_SERVICEBUS_LOG_TOPIC", "outpost-delivery"),
+            ],
+            "AZURE_SERVICEBUS_LOG_TOPIC",
+            "must differ",
+        ),
+        (
+            vec![("PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING", cs)],
+            "PUBLISH_AZURE_SERVICEBUS_TOPIC",
+            "is required",
         ),
     ] {
-        let e = cfg(&[(var, value)]).unwrap_err();
-        assert_eq!(e.var, var);
+        let e = cfg(&pairs).unwrap_err();
+        assert_eq!(e.var, var, "{pairs:?}");
         assert!(e.message.contains(says), "{var}: {}", e.message);
     }
-    // With SQS selected (it has priority), the lower-priority backends are not chosen.
+    // With SQS selected (it has priority), the lower-priority backends are not read.
     assert!(cfg(&[("AWS_SQS_REGION", "r"), ("AZURE_SERVICEBUS_NAMESPACE", "n")]).is_ok());
+    use crate::mqs::PublishQueue;
+    let c = cfg(&[
+        ("PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING", cs),
+        ("PUBLISH_AZURE_SERVICEBUS_TOPIC", "in"),
+        ("PUBLISH_AZURE_SERVICEBUS_SUBSCRIPTION", "outpost"),
+        ("PUBLISH_GCP_PUBSUB_PROJECT", "p"),
+    ])
+    .unwrap();
+    match c.publish_queue {
+        Some(PublishQueue::ServiceBus {
+            topic,
+            subscription,
+            ..
+        }) => assert_eq!((topic.as_str(), subscription.as_str()), ("in", "outpost")),
+        other => panic!("Service Bus wins over Pub/Sub for publishing too: {other:?}"),
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The process's infrastructure, chosen by configuration: Redis-backed stores and RabbitMQ,
-//! SQS or Pub/Sub queues when configured, in-memory ones otherwise (the embedded mode, all services in one
+//! SQS, Service Bus or Pub/Sub queues when configured, in-memory ones otherwise (the embedded mode, all services in one
 //! process sharing them).
 
 use anyhow::Context;
@@ -54,9 +54,13 @@ impl Infra {
                     cfg.service.as_str()
                 );
             }
-            if cfg.rabbitmq_url.is_none() && cfg.sqs.is_none() && cfg.pubsub.is_none() {
+            if cfg.rabbitmq_url.is_none()
+                && cfg.sqs.is_none()
+                && cfg.servicebus.is_none()
+                && cfg.pubsub.is_none()
+            {
                 anyhow::bail!(
-                    "invalid configuration: RABBITMQ_SERVER_URL: SERVICE={} needs an internal queue shared with the other services; set RABBITMQ_SERVER_URL (or AWS_SQS_REGION, GCP_PUBSUB_PROJECT)",
+                    "invalid configuration: RABBITMQ_SERVER_URL: SERVICE={} needs an internal queue shared with the other services; set RABBITMQ_SERVER_URL (or AWS_SQS_REGION, AZURE_SERVICEBUS_CONNECTION_STRING, GCP_PUBSUB_PROJECT)",
                     cfg.service.as_str()
                 );
             }
@@ -71,10 +75,11 @@ impl Infra {
             }
         };
         let (deliverymq, logmq): (Arc<dyn Queue>, Arc<dyn Queue>) =
-            match (&cfg.sqs, &cfg.pubsub, &cfg.rabbitmq_url) {
-                (Some(sqs), _, _) => sqs_queues(cfg, sqs).await?,
-                (None, Some(pubsub), _) => pubsub_queues(cfg, pubsub).await?,
-                (None, None, Some(url)) => {
+            match (&cfg.sqs, &cfg.servicebus, &cfg.pubsub, &cfg.rabbitmq_url) {
+                (Some(sqs), ..) => sqs_queues(cfg, sqs).await?,
+                (None, Some(sb), ..) => servicebus_queues(cfg, sb).await?,
+                (None, None, Some(pubsub), _) => pubsub_queues(cfg, pubsub).await?,
+                (None, None, None, Some(url)) => {
                     let raw = &cfg.raw;
                     let get = |k: &str, d: &str| {
                         raw.get(k)
@@ -111,7 +116,7 @@ impl Infra {
                     .context("cannot set up the RabbitMQ log queue")?;
                     (Arc::new(d), Arc::new(l))
                 }
-                (None, None, None) => (
+                (None, None, None, None) => (
                     Arc::new(outpost_mq::MemoryQueue::new(
                         "deliverymq",
                         MEMORY_QUEUE_CAPACITY,
@@ -299,6 +304,35 @@ async fn sqs_queues(
     Ok((Arc::new(d), Arc::new(l)))
 }
 
+async fn servicebus_queues(
+    cfg: &Config,
+    sb: &outpost_config::mqs::ServiceBusConfig,
+) -> anyhow::Result<(Arc<dyn Queue>, Arc<dyn Queue>)> {
+    if cfg.mqs_auto_provision {
+        tracing::info!(
+            "Service Bus through a connection string: topics and subscriptions are not created (as upstream); they must exist."
+        );
+    }
+    let settings = |topic: &str, subscription: &str| outpost_mq_servicebus::ServiceBusSettings {
+        connection_string: sb.connection_string.clone(),
+        topic: topic.to_string(),
+        subscription: subscription.to_string(),
+    };
+    let d = outpost_mq_servicebus::ServiceBusQueue::connect(settings(
+        &sb.delivery_topic,
+        &sb.delivery_subscription,
+    ))
+    .await
+    .context("cannot set up the Service Bus delivery queue")?;
+    let l = outpost_mq_servicebus::ServiceBusQueue::connect(settings(
+        &sb.log_topic,
+        &sb.log_subscription,
+    ))
+    .await
+    .context("cannot set up the Service Bus log queue")?;
+    Ok((Arc::new(d), Arc::new(l)))
+}
+
 async fn pubsub_queues(
     cfg: &Config,
     p: &outpost_config::mqs::PubSubConfig,
@@ -358,6 +392,25 @@ async fn publish_queue(p: &outpost_config::mqs::PublishQueue) -> anyhow::Result<
             .await
             .with_context(|| {
                 format!("cannot use the publish queue {queue} (PUBLISH_AWS_SQS_QUEUE)")
+            })?,
+        ),
+        PublishQueue::ServiceBus {
+            connection_string,
+            topic,
+            subscription,
+        } => Arc::new(
+            outpost_mq_servicebus::ServiceBusQueue::connect(
+                outpost_mq_servicebus::ServiceBusSettings {
+                    connection_string: connection_string.clone(),
+                    topic: topic.clone(),
+                    subscription: subscription.clone(),
+                },
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot use the publish subscription {topic}/{subscription} (PUBLISH_AZURE_SERVICEBUS_TOPIC, PUBLISH_AZURE_SERVICEBUS_SUBSCRIPTION)"
+                )
             })?,
         ),
         PublishQueue::PubSub {

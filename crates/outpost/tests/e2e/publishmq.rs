@@ -1,5 +1,5 @@
 //! Publishing through a queue the operator owns (`PUBLISH_RABBITMQ_*`, `PUBLISH_AWS_SQS_*`,
-//! `PUBLISH_GCP_PUBSUB_*`):
+//! `PUBLISH_GCP_PUBSUB_*`, `PUBLISH_AZURE_SERVICEBUS_*`):
 //! messages with the `POST /publish` body are delivered like REST publishes; a message that is
 //! not a valid publish is nacked until the broker dead-letters it, without holding up the
 //! others; the consumer reports in `/healthz`.
@@ -209,6 +209,62 @@ async fn publish_queue_on_pubsub() {
             bad.push(m.body.clone());
         }
         m.ack().await.unwrap();
+    }
+    bad.sort();
+    assert_eq!(
+        bad,
+        [
+            br#"{"tenant_id":"t","data":"text"}"#.to_vec(),
+            b"{not json".to_vec()
+        ]
+    );
+}
+
+/// Service Bus on the project's fake: the operator's topic and subscription (dead-lettering
+/// after 3 deliveries), and the bad messages in the subscription's dead-letter queue.
+#[tokio::test]
+async fn publish_queue_on_servicebus() {
+    use outpost_mq_servicebus::{ServiceBusQueue, ServiceBusSettings};
+    let host = outpost_test_support::service_addr("TEST_AZURE_SERVICEBUS_HOST", "127.0.0.2");
+    let control = outpost_test_support::service_addr(
+        "TEST_AZURE_SERVICEBUS_CONTROL",
+        "http://127.0.0.2:5673",
+    );
+    let topic = outpost_test_support::unique("outpost-test-pubq").replace('_', "-");
+    let r = reqwest::Client::new()
+        .put(format!(
+            "{control}/entities/{topic}/subscriptions/outpost?max_delivery_count=3"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let cs = format!(
+        "Endpoint=sb://{host};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true"
+    );
+    let queue = ServiceBusQueue::connect(ServiceBusSettings {
+        connection_string: cs.clone(),
+        topic: topic.clone(),
+        subscription: "outpost".into(),
+    })
+    .await
+    .unwrap();
+    let env = [
+        ("PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING", cs.as_str()),
+        ("PUBLISH_AZURE_SERVICEBUS_TOPIC", topic.as_str()),
+        ("PUBLISH_AZURE_SERVICEBUS_SUBSCRIPTION", "outpost"),
+    ];
+    publishes_through(&queue, &env).await;
+    let url = format!("{control}/entities/{topic}/subscriptions/outpost/$deadletterqueue/messages");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut bad: Vec<Vec<u8>> = Vec::new();
+    while bad.len() < 2 {
+        assert!(Instant::now() < deadline, "dead-lettered so far: {bad:?}");
+        let got: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        for m in got.as_array().unwrap() {
+            bad.push(m["body"].as_str().unwrap().as_bytes().to_vec());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     bad.sort();
     assert_eq!(

@@ -62,6 +62,7 @@ pub fn split_env() -> SplitEnv {
             use_sqs(&mut env, endpoint, &id);
         }
         "pubsub" => use_pubsub(&mut env, &id),
+        "servicebus" => use_servicebus(&mut env, &id),
         _ => {}
     }
     let e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -100,12 +101,12 @@ pub fn use_sqs(env: &mut Vec<(&'static str, String)>, endpoint: String, id: &str
 }
 
 /// The internal queue backend the split tests run on (`TEST_INTERNAL_MQ`: rabbitmq, the
-/// default, sqs or pubsub); anything else stops the test.
+/// default, sqs, pubsub or servicebus); anything else stops the test.
 pub fn internal_mq() -> String {
     let mq = std::env::var("TEST_INTERNAL_MQ").unwrap_or_else(|_| "rabbitmq".into());
     assert!(
-        ["rabbitmq", "sqs", "pubsub"].contains(&mq.as_str()),
-        "TEST_INTERNAL_MQ={mq}: expected rabbitmq, sqs or pubsub"
+        ["rabbitmq", "sqs", "pubsub", "servicebus"].contains(&mq.as_str()),
+        "TEST_INTERNAL_MQ={mq}: expected rabbitmq, sqs, pubsub or servicebus"
     );
     mq
 }
@@ -128,6 +129,57 @@ pub fn use_pubsub(env: &mut Vec<(&'static str, String)>, id: &str) {
         ("GCP_PUBSUB_LOG_TOPIC", format!("{t}-log")),
         ("GCP_PUBSUB_LOG_SUBSCRIPTION", format!("{t}-log-sub")),
     ]);
+}
+
+/// Switches `env` from RabbitMQ to Service Bus on the project's fake
+/// (`TEST_AZURE_SERVICEBUS_HOST`, `TEST_AZURE_SERVICEBUS_CONTROL`), creating this test's topics
+/// and subscriptions there (10 s locks, dead-lettering after 6 deliveries).
+pub fn use_servicebus(env: &mut Vec<(&'static str, String)>, id: &str) {
+    let host = outpost_test_support::service_addr("TEST_AZURE_SERVICEBUS_HOST", "127.0.0.2");
+    let control = outpost_test_support::service_addr(
+        "TEST_AZURE_SERVICEBUS_CONTROL",
+        "http://127.0.0.2:5673",
+    );
+    let t = id.replace('_', "-");
+    for q in ["delivery", "log"] {
+        http_put(
+            &control,
+            &format!(
+                "/entities/{t}-{q}/subscriptions/{t}-{q}-sub?lock_seconds=10&max_delivery_count=6"
+            ),
+        );
+    }
+    env.retain(|(k, _)| !k.starts_with("RABBITMQ_"));
+    env.extend([
+        (
+            "AZURE_SERVICEBUS_CONNECTION_STRING",
+            format!(
+                "Endpoint=sb://{host};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true"
+            ),
+        ),
+        ("AZURE_SERVICEBUS_DELIVERY_TOPIC", format!("{t}-delivery")),
+        ("AZURE_SERVICEBUS_DELIVERY_SUBSCRIPTION", format!("{t}-delivery-sub")),
+        ("AZURE_SERVICEBUS_LOG_TOPIC", format!("{t}-log")),
+        ("AZURE_SERVICEBUS_LOG_SUBSCRIPTION", format!("{t}-log-sub")),
+    ]);
+}
+
+/// A bodiless HTTP/1.1 PUT to `base` (`http://host:port`) + `path`; panics unless it is 2xx.
+fn http_put(base: &str, path: &str) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut conn = std::net::TcpStream::connect(addr).unwrap_or_else(|e| {
+        panic!("the Service Bus fake's control API is not reachable at {base} (scripts/stand-ins.sh start-servicebus): {e}")
+    });
+    write!(
+        conn,
+        "PUT {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let status = answer.split_whitespace().nth(1).unwrap_or("");
+    assert!(status.starts_with('2'), "PUT {base}{path}: {answer}");
 }
 
 /// Creates an empty database on the local PostgreSQL (`TEST_DATABASE_URL` names the server)

@@ -1,0 +1,329 @@
+//! The internal queues (deliverymq, logmq) and the publish queue on Azure Service Bus, behind
+//! the queue port. One queue is a topic (where messages are sent) and a subscription on it
+//! (where they are received), as upstream.
+//!
+//! - Connection: a Service Bus connection string (`Endpoint=sb://..;SharedAccessKeyName=..;
+//!   SharedAccessKey=..`), AMQP over TLS; with `UseDevelopmentEmulator=true` plain AMQP (the
+//!   official emulator's flag). Entities are not created here: like upstream with a connection
+//!   string, the topic and subscription must exist, and a missing one stops the start with its
+//!   name. (Creating them needs Azure Resource Manager and a service principal.)
+//! - Sending: messages are packed into batches as large as the link allows, over a few sender
+//!   links used in turn; it returns once Service Bus has accepted every batch.
+//! - Receiving: peek-lock, one message at a time from the link's prefetch buffer and only while
+//!   a worker slot is free. While a message is held its lock is renewed before it runs out, so a
+//!   slow delivery is never handed to another consumer while still running; if the process
+//!   dies, the message comes back when its lock expires (and is dead-lettered by Service Bus
+//!   after the subscription's max delivery count).
+//! - Ack completes the message; nack abandons it (redelivered at once, counted by Service Bus's
+//!   delivery count). A message dropped unsettled, or left when the subscription goes away, is
+//!   abandoned the same way.
+
+mod receiver;
+
+use azservicebus::primitives::service_bus_retry_options::ServiceBusRetryOptions;
+use azservicebus::{
+    ServiceBusClient, ServiceBusClientOptions, ServiceBusMessage, ServiceBusSender,
+    ServiceBusSenderOptions,
+};
+use outpost_core::ports::{Queue, QueueError, Subscription};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// Sender links per queue, used in turn by concurrent publishes.
+const SENDERS: usize = 4;
+/// How long one SDK try may take (retried by the SDK up to [`SDK_RETRIES`] times).
+const TRY_TIMEOUT: Duration = Duration::from_secs(20);
+/// SDK retries of a failed operation.
+const SDK_RETRIES: u32 = 2;
+
+/// The client type (its retry policy is the SDK's basic one).
+type Client = ServiceBusClient<azservicebus::core::BasicRetryPolicy>;
+
+/// Where one queue lives.
+#[derive(Clone)]
+pub struct ServiceBusSettings {
+    /// The namespace's connection string.
+    pub connection_string: String,
+    /// Topic name.
+    pub topic: String,
+    /// Subscription name on the topic.
+    pub subscription: String,
+}
+
+impl std::fmt::Debug for ServiceBusSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceBusSettings")
+            .field("endpoint", &endpoint(&self.connection_string))
+            .field("topic", &self.topic)
+            .field("subscription", &self.subscription)
+            .finish()
+    }
+}
+
+/// The `key=value` pairs of a connection string.
+fn pairs(cs: &str) -> impl Iterator<Item = (&str, &str)> {
+    cs.split(';').filter_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        Some((k.trim(), v.trim()))
+    })
+}
+
+/// The `Endpoint` of a connection string (what may be shown of it).
+pub fn endpoint(cs: &str) -> Option<&str> {
+    pairs(cs)
+        .find(|(k, _)| k.eq_ignore_ascii_case("Endpoint"))
+        .map(|(_, v)| v)
+}
+
+/// Checks a connection string before any I/O: an `sb://` endpoint and one way to sign in.
+pub fn check_connection_string(cs: &str) -> Result<(), String> {
+    let has = |key: &str| pairs(cs).any(|(k, v)| k.eq_ignore_ascii_case(key) && !v.is_empty());
+    match endpoint(cs) {
+        Some(e) if e.starts_with("sb://") && e.len() > "sb://".len() => {}
+        Some(e) => return Err(format!("Endpoint {e:?} is not sb://<namespace host>/")),
+        None => return Err("no Endpoint=sb://<namespace host>/".into()),
+    }
+    let key = has("SharedAccessKeyName") && has("SharedAccessKey");
+    if !key && !has("SharedAccessSignature") {
+        return Err(
+            "needs SharedAccessKeyName and SharedAccessKey (or SharedAccessSignature)".into(),
+        );
+    }
+    Ok(())
+}
+
+/// `UseDevelopmentEmulator=true`: plain AMQP, as the official emulator.
+fn emulator(cs: &str) -> bool {
+    pairs(cs).any(|(k, v)| {
+        k.eq_ignore_ascii_case("UseDevelopmentEmulator") && v.eq_ignore_ascii_case("true")
+    })
+}
+
+/// A broker error naming the operation, with the causes.
+pub(crate) fn broker(what: &str, e: &(dyn std::error::Error + 'static)) -> QueueError {
+    let mut text = format!("Service Bus {what}: {e}");
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        cur = s.source();
+    }
+    QueueError::Broker(text)
+}
+
+/// Whether an attach failed because the entity does not exist.
+fn not_found(e: &QueueError) -> bool {
+    let QueueError::Broker(text) = e else {
+        return false;
+    };
+    let t = text.to_ascii_lowercase();
+    t.contains("not-found") || t.contains("notfound") || t.contains("not found")
+}
+
+/// Opens a connection to the namespace.
+async fn client(cs: &str) -> Result<Client, QueueError> {
+    let options = ServiceBusClientOptions {
+        retry_options: ServiceBusRetryOptions {
+            max_retries: SDK_RETRIES,
+            try_timeout: TRY_TIMEOUT,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let connected = if emulator(cs) {
+        ServiceBusClient::unsecured()
+            .new_from_connection_string(cs, options)
+            .await
+    } else {
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Losing a race to another installer is fine: a provider is then in place.
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        }
+        ServiceBusClient::new_from_connection_string(cs, options).await
+    };
+    connected.map_err(|e| broker(&format!("connect to {}", endpoint(cs).unwrap_or("?")), &e))
+}
+
+/// One Service Bus queue: a topic to send to and a subscription to receive from.
+pub struct ServiceBusQueue {
+    client: Arc<Mutex<Client>>,
+    senders: Vec<Mutex<ServiceBusSender>>,
+    next: AtomicUsize,
+    topic: String,
+    subscription: String,
+}
+
+impl std::fmt::Debug for ServiceBusQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceBusQueue")
+            .field("topic", &self.topic)
+            .field("subscription", &self.subscription)
+            .finish()
+    }
+}
+
+impl ServiceBusQueue {
+    /// Connects and checks that the topic and subscription exist (by opening links to them).
+    pub async fn connect(s: ServiceBusSettings) -> Result<Self, QueueError> {
+        check_connection_string(&s.connection_string)
+            .map_err(|e| QueueError::Broker(format!("Service Bus connection string: {e}")))?;
+        let mut client = client(&s.connection_string).await?;
+        let missing = |what: String| {
+            QueueError::Missing(format!(
+                "Service Bus {what} (create it: with a connection string, entities are not created)"
+            ))
+        };
+        let mut senders = Vec::with_capacity(SENDERS);
+        for _ in 0..SENDERS {
+            let sender = client
+                .create_sender(s.topic.as_str(), ServiceBusSenderOptions::default())
+                .await
+                .map_err(|e| broker(&format!("open a sender to topic {}", s.topic), &e))
+                .map_err(|e| {
+                    if not_found(&e) {
+                        missing(format!("topic {}", s.topic))
+                    } else {
+                        e
+                    }
+                })?;
+            senders.push(Mutex::new(sender));
+        }
+        // A receiver link checks the subscription; it is closed again at once.
+        let probe = receiver::open(&mut client, &s.topic, &s.subscription, 0)
+            .await
+            .map_err(|e| {
+                if not_found(&e) {
+                    missing(format!("subscription {}/{}", s.topic, s.subscription))
+                } else {
+                    e
+                }
+            })?;
+        receiver::close(probe).await;
+        tracing::info!(
+            topic = %s.topic,
+            subscription = %s.subscription,
+            "Service Bus queue ready."
+        );
+        Ok(Self {
+            client: Arc::new(Mutex::new(client)),
+            senders,
+            next: AtomicUsize::new(0),
+            topic: s.topic,
+            subscription: s.subscription,
+        })
+    }
+
+    /// Sends one batch that Service Bus must accept whole.
+    async fn send(
+        &self,
+        sender: &mut ServiceBusSender,
+        batch: azservicebus::ServiceBusMessageBatch,
+    ) -> Result<(), QueueError> {
+        sender
+            .send_message_batch(batch)
+            .await
+            .map_err(|e| broker(&format!("send to topic {}", self.topic), &e))
+    }
+}
+
+#[async_trait::async_trait]
+impl Queue for ServiceBusQueue {
+    async fn publish(&self, bodies: Vec<Vec<u8>>) -> Result<(), QueueError> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.senders.len();
+        let mut sender = self.senders[i].lock().await;
+        let new_batch = |sender: &ServiceBusSender| {
+            sender
+                .create_message_batch(Default::default())
+                .map_err(|e| broker("create a message batch", &e))
+        };
+        let mut batch = new_batch(&sender)?;
+        for body in bodies {
+            let mut message = ServiceBusMessage::new(body);
+            loop {
+                match batch.try_add_message(message) {
+                    Ok(()) => break,
+                    Err(azservicebus::amqp::error::TryAddMessageError::BatchFull(m))
+                        if !batch.is_empty() =>
+                    {
+                        let full = std::mem::replace(&mut batch, new_batch(&sender)?);
+                        self.send(&mut sender, full).await?;
+                        message = m;
+                    }
+                    Err(e) => {
+                        return Err(broker(&format!("a message for topic {}", self.topic), &e));
+                    }
+                }
+            }
+        }
+        if !batch.is_empty() {
+            self.send(&mut sender, batch).await?;
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, prefetch: usize) -> Result<Box<dyn Subscription>, QueueError> {
+        let link = {
+            let mut client = self.client.lock().await;
+            receiver::open(
+                &mut client,
+                &self.topic,
+                &self.subscription,
+                u32::try_from(prefetch.clamp(1, 1000)).unwrap_or(1),
+            )
+            .await?
+        };
+        Ok(receiver::start(
+            link,
+            format!("{}/{}", self.topic, self.subscription),
+            prefetch.max(1),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_strings_are_checked_before_any_io() {
+        let ok = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=v";
+        assert_eq!(check_connection_string(ok), Ok(()));
+        assert!(!emulator(ok));
+        assert!(emulator(&format!("{ok};UseDevelopmentEmulator=True")));
+        assert_eq!(endpoint(ok), Some("sb://ns.servicebus.windows.net/"));
+        let sas = "Endpoint=sb://ns/;SharedAccessSignature=SharedAccessSignature sr=x&sig=y";
+        assert_eq!(check_connection_string(sas), Ok(()));
+        for (bad, says) in [
+            ("SharedAccessKeyName=k;SharedAccessKey=v", "no Endpoint"),
+            (
+                "Endpoint=https://ns/;SharedAccessKeyName=k;SharedAccessKey=v",
+                "not sb://",
+            ),
+            (
+                "Endpoint=sb://ns/;SharedAccessKeyName=k",
+                "needs SharedAccessKeyName",
+            ),
+        ] {
+            let e = check_connection_string(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        let settings = ServiceBusSettings {
+            connection_string: ok.into(),
+            topic: "t".into(),
+            subscription: "s".into(),
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("SharedAccessKey=v"), "{shown}");
+    }
+
+    #[test]
+    fn missing_entities_are_recognised() {
+        assert!(not_found(&QueueError::Broker(
+            "Service Bus open: amqp:not-found: entity 'x'".into()
+        )));
+        assert!(!not_found(&QueueError::Broker("timeout".into())));
+        assert!(!not_found(&QueueError::Closed));
+    }
+}

@@ -1,0 +1,137 @@
+//! The Service Bus queue against the project's Service Bus fake (`scripts/stand-ins.sh
+//! start-servicebus`: AMQP on `TEST_AZURE_SERVICEBUS_HOST`:5672, default 127.0.0.2, control API
+//! on `TEST_AZURE_SERVICEBUS_CONTROL`, default http://127.0.0.2:5673): the queue port's
+//! conformance suite, missing entities as clear errors, locks renewed while a message is held,
+//! a held message coming back once its holder is gone, and dead-lettering after the
+//! subscription's max delivery count.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use outpost_core::ports::{Queue, QueueError};
+use outpost_mq_servicebus::{ServiceBusQueue, ServiceBusSettings};
+use std::time::Duration;
+
+fn host() -> String {
+    outpost_test_support::service_addr("TEST_AZURE_SERVICEBUS_HOST", "127.0.0.2")
+}
+
+fn control() -> String {
+    outpost_test_support::service_addr("TEST_AZURE_SERVICEBUS_CONTROL", "http://127.0.0.2:5673")
+}
+
+fn connection_string() -> String {
+    format!(
+        "Endpoint=sb://{};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true",
+        host()
+    )
+}
+
+/// Creates a topic with one subscription on the fake; returns the settings that use them.
+async fn entities(what: &str, lock_seconds: u32, max_delivery_count: u32) -> ServiceBusSettings {
+    let topic = format!("outpost-test-{what}-{}", uuid::Uuid::new_v4().simple());
+    let url = format!(
+        "{}/entities/{topic}/subscriptions/sub?lock_seconds={lock_seconds}&max_delivery_count={max_delivery_count}",
+        control()
+    );
+    let r = reqwest::Client::new()
+        .put(&url)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!("the Service Bus fake is not reachable at {url} (scripts/stand-ins.sh start-servicebus): {e}")
+        });
+    assert!(r.status().is_success(), "create {url}: {}", r.status());
+    ServiceBusSettings {
+        connection_string: connection_string(),
+        topic,
+        subscription: "sub".into(),
+    }
+}
+
+#[tokio::test]
+async fn servicebus_queue_conforms() {
+    let q = ServiceBusQueue::connect(entities("conf", 60, 10).await)
+        .await
+        .unwrap();
+    outpost_test_support::queue_suite::run(&q).await;
+}
+
+#[tokio::test]
+async fn missing_topic_or_subscription_is_a_clear_error() {
+    let mut s = entities("missing", 60, 10).await;
+    s.subscription = "nope".into();
+    match ServiceBusQueue::connect(s.clone()).await {
+        Err(QueueError::Missing(m)) => assert!(m.contains("nope"), "{m}"),
+        other => panic!("expected Missing, got {other:?}"),
+    }
+    s.topic = format!("{}-absent", s.topic);
+    match ServiceBusQueue::connect(s.clone()).await {
+        Err(QueueError::Missing(m)) => assert!(m.contains(&s.topic), "{m}"),
+        other => panic!("expected Missing, got {other:?}"),
+    }
+}
+
+/// A message held past its lock duration is not handed to anyone else (its lock is renewed);
+/// once its holder drops it unsettled, it comes back at once, well before its lock expires.
+#[tokio::test]
+async fn held_messages_stay_locked_and_come_back_when_abandoned() {
+    let q = ServiceBusQueue::connect(entities("lock", 3, 10).await)
+        .await
+        .unwrap();
+    q.publish(vec![b"slow".to_vec()]).await.unwrap();
+    let mut first = q.subscribe(1).await.unwrap();
+    let held = tokio::time::timeout(Duration::from_secs(10), first.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let mut second = q.subscribe(4).await.unwrap();
+    // Three lock durations: without renewals it would have come back twice.
+    assert!(
+        tokio::time::timeout(Duration::from_secs(9), second.next())
+            .await
+            .is_err(),
+        "a held message was delivered to another consumer"
+    );
+    drop(held);
+    drop(first);
+    let back = tokio::time::timeout(Duration::from_secs(2), second.next())
+        .await
+        .expect("the abandoned message came back before its lock expired")
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.body, b"slow");
+    assert!(back.redeliveries >= 1, "{}", back.redeliveries);
+    back.ack().await.unwrap();
+}
+
+/// A message nacked max-delivery-count times is dead-lettered by the broker, not redelivered.
+#[tokio::test]
+async fn poison_messages_are_dead_lettered_after_the_max_delivery_count() {
+    let s = entities("poison", 60, 3).await;
+    let q = ServiceBusQueue::connect(s.clone()).await.unwrap();
+    q.publish(vec![b"poison".to_vec()]).await.unwrap();
+    let mut sub = q.subscribe(2).await.unwrap();
+    for n in 0..3 {
+        let m = tokio::time::timeout(Duration::from_secs(10), sub.next())
+            .await
+            .unwrap_or_else(|_| panic!("delivery {n}"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.redeliveries, n);
+        m.nack().await.unwrap();
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_secs(2), sub.next())
+            .await
+            .is_err(),
+        "redelivered past the max delivery count"
+    );
+    let url = format!(
+        "{}/entities/{}/subscriptions/sub/$deadletterqueue/messages",
+        control(),
+        s.topic
+    );
+    let dead: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    assert_eq!(dead.as_array().map(Vec::len), Some(1), "{dead}");
+    assert_eq!(dead[0]["body"], "poison");
+}
