@@ -8,7 +8,9 @@
 //!   string, the topic and subscription must exist, and a missing one stops the start with its
 //!   name. (Creating them needs Azure Resource Manager and a service principal.)
 //! - Sending: messages are packed into batches as large as the link allows, over a few sender
-//!   links used in turn; it returns once Service Bus has accepted every batch.
+//!   links used in turn; it returns once Service Bus has accepted every batch. A batch not
+//!   accepted within 10 s is sent again on a new connection (a duplicate is possible then, as
+//!   with any at-least-once queue; deliveries are deduplicated downstream).
 //! - Receiving: peek-lock, one message at a time from the link's prefetch buffer and only while
 //!   a worker slot is free. While a message is held its lock is renewed before it runs out, so a
 //!   slow delivery is never handed to another consumer while still running; if the process
@@ -37,6 +39,9 @@ const SENDERS: usize = 4;
 const TRY_TIMEOUT: Duration = Duration::from_secs(20);
 /// SDK retries of a failed operation.
 const SDK_RETRIES: u32 = 2;
+/// Longest wait for Service Bus to accept one batch before it is sent again on a new
+/// connection.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The client type (its retry policy is the SDK's basic one).
 type Client = ServiceBusClient<azservicebus::core::BasicRetryPolicy>;
@@ -149,10 +154,18 @@ async fn client(cs: &str) -> Result<Client, QueueError> {
 /// One Service Bus queue: a topic to send to and a subscription to receive from.
 pub struct ServiceBusQueue {
     client: Arc<Mutex<Client>>,
-    senders: Vec<Mutex<ServiceBusSender>>,
+    senders: Vec<Mutex<Slot>>,
     next: AtomicUsize,
+    connection_string: String,
     topic: String,
     subscription: String,
+}
+
+/// One sender link, on the queue's connection or, after a failed send, on a fresh one of its
+/// own (kept here so it lives as long as the link).
+struct Slot {
+    sender: ServiceBusSender,
+    own_client: Option<Client>,
 }
 
 impl std::fmt::Debug for ServiceBusQueue {
@@ -188,7 +201,10 @@ impl ServiceBusQueue {
                         e
                     }
                 })?;
-            senders.push(Mutex::new(sender));
+            senders.push(Mutex::new(Slot {
+                sender,
+                own_client: None,
+            }));
         }
         // A receiver link checks the subscription; it is closed again at once.
         let probe = receiver::open(&mut client, &s.topic, &s.subscription, 0)
@@ -210,21 +226,66 @@ impl ServiceBusQueue {
             client: Arc::new(Mutex::new(client)),
             senders,
             next: AtomicUsize::new(0),
+            connection_string: s.connection_string,
             topic: s.topic,
             subscription: s.subscription,
         })
     }
 
-    /// Sends one batch that Service Bus must accept whole.
-    async fn send(
+    /// Sends one batch that Service Bus must accept whole, within [`SEND_TIMEOUT`]. A send that
+    /// fails or hangs is tried once more on a new connection, which the slot keeps: a link or
+    /// connection that stopped answering must not hold every later publish.
+    async fn send(&self, slot: &mut Slot, batch: Vec<Vec<u8>>) -> Result<(), QueueError> {
+        let first = self.send_on(&mut slot.sender, &batch).await;
+        let Err(e) = first else {
+            return Ok(());
+        };
+        tracing::warn!(error = %e, topic = %self.topic, "Service Bus send failed; retrying on a new connection.");
+        let mut client = client(&self.connection_string).await?;
+        let sender = client
+            .create_sender(self.topic.as_str(), ServiceBusSenderOptions::default())
+            .await
+            .map_err(|e| broker(&format!("open a sender to topic {}", self.topic), &e))?;
+        let old = std::mem::replace(
+            slot,
+            Slot {
+                sender,
+                own_client: Some(client),
+            },
+        );
+        tokio::spawn(async move {
+            let close = async {
+                let _ = old.sender.dispose().await;
+                if let Some(c) = old.own_client {
+                    let _ = c.dispose().await;
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(5), close).await;
+        });
+        self.send_on(&mut slot.sender, &batch).await
+    }
+
+    async fn send_on(
         &self,
         sender: &mut ServiceBusSender,
-        batch: azservicebus::ServiceBusMessageBatch,
+        bodies: &[Vec<u8>],
     ) -> Result<(), QueueError> {
-        sender
-            .send_message_batch(batch)
-            .await
-            .map_err(|e| broker(&format!("send to topic {}", self.topic), &e))
+        let mut batch = sender
+            .create_message_batch(Default::default())
+            .map_err(|e| broker("create a message batch", &e))?;
+        for body in bodies {
+            batch
+                .try_add_message(ServiceBusMessage::new(body.clone()))
+                .map_err(|e| broker(&format!("a message for topic {}", self.topic), &e))?;
+        }
+        match tokio::time::timeout(SEND_TIMEOUT, sender.send_message_batch(batch)).await {
+            Ok(r) => r.map_err(|e| broker(&format!("send to topic {}", self.topic), &e)),
+            Err(_) => Err(QueueError::Broker(format!(
+                "Service Bus send to topic {} took over {} s",
+                self.topic,
+                SEND_TIMEOUT.as_secs()
+            ))),
+        }
     }
 }
 
@@ -232,33 +293,42 @@ impl ServiceBusQueue {
 impl Queue for ServiceBusQueue {
     async fn publish(&self, bodies: Vec<Vec<u8>>) -> Result<(), QueueError> {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.senders.len();
-        let mut sender = self.senders[i].lock().await;
-        let new_batch = |sender: &ServiceBusSender| {
-            sender
-                .create_message_batch(Default::default())
-                .map_err(|e| broker("create a message batch", &e))
-        };
-        let mut batch = new_batch(&sender)?;
+        let mut slot = self.senders[i].lock().await;
+        // Pack batches as large as the link allows: a trial batch tells where each one ends.
+        let mut trial = slot
+            .sender
+            .create_message_batch(Default::default())
+            .map_err(|e| broker("create a message batch", &e))?;
+        let mut pending: Vec<Vec<u8>> = Vec::new();
         for body in bodies {
-            let mut message = ServiceBusMessage::new(body);
-            loop {
-                match batch.try_add_message(message) {
-                    Ok(()) => break,
-                    Err(azservicebus::amqp::error::TryAddMessageError::BatchFull(m))
-                        if !batch.is_empty() =>
-                    {
-                        let full = std::mem::replace(&mut batch, new_batch(&sender)?);
-                        self.send(&mut sender, full).await?;
-                        message = m;
-                    }
-                    Err(e) => {
-                        return Err(broker(&format!("a message for topic {}", self.topic), &e));
-                    }
+            if trial
+                .try_add_message(ServiceBusMessage::new(body.clone()))
+                .is_err()
+            {
+                if pending.is_empty() {
+                    return Err(QueueError::Broker(format!(
+                        "a message of {} bytes does not fit a Service Bus batch for topic {}",
+                        body.len(),
+                        self.topic
+                    )));
+                }
+                self.send(&mut slot, std::mem::take(&mut pending)).await?;
+                trial.clear();
+                if trial
+                    .try_add_message(ServiceBusMessage::new(body.clone()))
+                    .is_err()
+                {
+                    return Err(QueueError::Broker(format!(
+                        "a message of {} bytes does not fit a Service Bus batch for topic {}",
+                        body.len(),
+                        self.topic
+                    )));
                 }
             }
+            pending.push(body);
         }
-        if !batch.is_empty() {
-            self.send(&mut sender, batch).await?;
+        if !pending.is_empty() {
+            self.send(&mut slot, pending).await?;
         }
         Ok(())
     }
