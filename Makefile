@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/outpost-rs/target
 CARGO ?= cargo
 OUTPOST := $(CARGO_TARGET_DIR)/debug/outpost
 
-.PHONY: run build test test-rust test-mq-matrix test-sdk test-grpc test-openapi test-portal portal lint fmt services bench-logs bench
+.PHONY: run build test test-rust test-matrix test-sdk test-grpc test-openapi test-portal portal lint fmt services bench-logs bench
 
 ## Run everything in one process with embedded in-memory stores on :3333 (portal at /).
 run: portal
@@ -23,7 +23,7 @@ portal/dist/index.html: $(PORTAL_SOURCES)
 
 ## The whole test suite: Rust unit/integration/end-to-end tests, the published SDKs, gRPC,
 ## Helm, and the portal in headless Chromium.
-test: services build test-rust test-mq-matrix test-sdk test-grpc test-openapi test-helm test-chart-e2e test-portal test-faults test-soak
+test: services build test-rust test-matrix test-sdk test-grpc test-openapi test-helm test-chart-e2e test-portal test-faults test-soak
 
 ## Fault injection (outpost-faults): kill -9 of each service, Redis/RabbitMQ restarts, a
 ## PostgreSQL outage, a hanging and a resetting destination, each under publish load; prints
@@ -61,14 +61,17 @@ test-rust:
 		$(CARGO) test --workspace --locked --no-fail-fast; \
 	fi
 
-## The split-services end-to-end suite again with each other internal queue backend
-## (TEST_INTERNAL_MQ): Pub/Sub on pstest, Service Bus on our fake. (RabbitMQ is the default
-## run; SQS on moto is too slow here for the 1,000-event kill -9 test: `TEST_INTERNAL_MQ=sqs`
-## by hand.)
-MQ_MATRIX_TESTS = test(/^split_faults::|^otel::split_/)
-test-mq-matrix:
-	TEST_INTERNAL_MQ=pubsub $(CARGO) nextest run -p outpost --test e2e --locked --no-fail-fast -E '$(MQ_MATRIX_TESTS)'
-	TEST_INTERNAL_MQ=servicebus $(CARGO) nextest run -p outpost --test e2e --locked --no-fail-fast -E '$(MQ_MATRIX_TESTS)'
+## The split-services end-to-end suite again with each other backend: internal queues
+## (TEST_INTERNAL_MQ) on Pub/Sub (pstest) and Service Bus (our fake), and the log store
+## (TEST_LOG_STORE) on ClickHouse (chDB behind our shim). RabbitMQ and PostgreSQL are the
+## default run; SQS on moto is too slow here for the 1,000-event kill -9 test
+## (`TEST_INTERNAL_MQ=sqs` by hand).
+MATRIX_TESTS = test(/^split_faults::|^otel::split_/)
+MATRIX_RUN = $(CARGO) nextest run -p outpost --test e2e --locked --no-fail-fast -E '$(MATRIX_TESTS)'
+test-matrix:
+	TEST_INTERNAL_MQ=pubsub $(MATRIX_RUN)
+	TEST_INTERNAL_MQ=servicebus $(MATRIX_RUN)
+	TEST_LOG_STORE=clickhouse $(MATRIX_RUN)
 
 test-sdk: build
 	scripts/sdk-smoke.sh $(OUTPOST)

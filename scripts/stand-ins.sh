@@ -7,8 +7,10 @@
 #   scripts/stand-ins.sh start-kafka    Kafka via Tansu (Kafka-wire-compatible broker) on 127.0.0.1:${KAFKA_PORT:-9092}
 #   scripts/stand-ins.sh start-servicebus  Azure Service Bus via scripts/standins/sb_fake.py: AMQP on
 #                                       ${SERVICEBUS_HOST:-127.0.0.2}:5672, HTTP control on :${SERVICEBUS_CONTROL_PORT:-5673}
+#   scripts/stand-ins.sh start-clickhouse  ClickHouse's HTTP interface via scripts/standins/ch_shim.py on
+#                                       chDB (ClickHouse engine from PyPI) on 127.0.0.1:${CLICKHOUSE_PORT:-8123}
 #   scripts/stand-ins.sh start-all      all of them
-#   scripts/stand-ins.sh stop-moto | stop-pstest | stop-kafka | stop-servicebus | stop-all
+#   scripts/stand-ins.sh stop-moto | stop-pstest | stop-kafka | stop-servicebus | stop-clickhouse | stop-all
 #                                       stop what this script started (PID files)
 #   scripts/stand-ins.sh status
 #
@@ -16,8 +18,8 @@
 # Tests read TEST_AWS_ENDPOINT or TEST_AWS_SQS_ENDPOINT (default http://127.0.0.1:4566; moto serves
 # SQS, Kinesis, S3 and EventBridge), TEST_GCP_PUBSUB_EMULATOR_HOST (default 127.0.0.1:8085),
 # TEST_KAFKA_BROKERS (default 127.0.0.1:9092), TEST_AZURE_SERVICEBUS_HOST (default 127.0.0.2;
-# Service Bus clients always dial port 5672) and TEST_AZURE_SERVICEBUS_CONTROL (default
-# http://127.0.0.2:5673).
+# Service Bus clients always dial port 5672), TEST_AZURE_SERVICEBUS_CONTROL (default
+# http://127.0.0.2:5673) and TEST_CLICKHOUSE_URL (default http://127.0.0.1:8123).
 # The Kafka broker runs without SASL: this Tansu build has SCRAM only, and with --authentication
 # no user can be created (the admin API itself needs an authenticated client), so a client that
 # asks for SASL gets UnsupportedSaslMechanism.
@@ -34,6 +36,10 @@ PROTON_VERSION="0.40.0"
 # The local RabbitMQ owns 127.0.0.1:5672 and Service Bus clients cannot be given another port.
 SERVICEBUS_HOST="${SERVICEBUS_HOST:-127.0.0.2}"
 SERVICEBUS_CONTROL_PORT="${SERVICEBUS_CONTROL_PORT:-5673}"
+# chDB embeds ClickHouse (chdb-core 26.9.0 = ClickHouse 26.9); both wheels pinned.
+CHDB_VERSION="4.4.0"
+CHDB_CORE_VERSION="26.9.0"
+CLICKHOUSE_PORT="${CLICKHOUSE_PORT:-8123}"
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST=127.0.0.1
 
@@ -263,6 +269,51 @@ start_servicebus() {
   log "servicebus: ready on amqp://$SERVICEBUS_HOST:5672, control http://$SERVICEBUS_HOST:$SERVICEBUS_CONTROL_PORT (started in $((SECONDS - t1)) s)"
 }
 
+# ClickHouse: scripts/standins/ch_shim.py serves ClickHouse's HTTP interface over chDB (ClickHouse
+# in-process, from PyPI) in its own venv; data in $STANDINS/clickhouse-data (kept across restarts).
+
+# ping_ok HOST PORT: whether GET /ping answers "Ok.".
+ping_ok() {
+  local reply
+  reply=$( (exec 3<>"/dev/tcp/$1/$2" && printf 'GET /ping HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" >&3 && timeout 2 cat <&3) 2>/dev/null) || return 1
+  [[ "$reply" == *$'\r\n\r\nOk.'* ]]
+}
+
+start_clickhouse() {
+  local dir="$STANDINS/clickhouse" t0=$SECONDS
+  mkdir -p "$STANDINS/clickhouse-data"
+  if ping_ok "$HOST" "$CLICKHOUSE_PORT"; then
+    log "clickhouse: 127.0.0.1:$CLICKHOUSE_PORT already answers /ping; leaving it"
+    return 0
+  fi
+  if port_open "$HOST" "$CLICKHOUSE_PORT"; then
+    die "clickhouse: $HOST:$CLICKHOUSE_PORT is taken by something that does not answer /ping"
+  fi
+  if ! "$dir/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('chdb') != '$CHDB_VERSION' or m.version('chdb-core') != '$CHDB_CORE_VERSION')" 2>/dev/null; then
+    log "clickhouse: creating venv $dir with chdb==$CHDB_VERSION chdb-core==$CHDB_CORE_VERSION"
+    if ! python3 -m venv --clear "$dir" >/dev/null 2>&1; then
+      apt_install python3-venv
+      python3 -m venv --clear "$dir"
+    fi
+    "$dir/bin/pip" install -q --disable-pip-version-check "chdb==$CHDB_VERSION" "chdb-core==$CHDB_CORE_VERSION"
+    log "clickhouse: installed in $((SECONDS - t0)) s"
+  else
+    log "clickhouse: reusing $dir (chdb $CHDB_VERSION)"
+  fi
+  local t1=$SECONDS deadline=$((SECONDS + 60))
+  start_bg clickhouse "$STANDINS/clickhouse.pid" "$STANDINS/clickhouse.log" \
+    "$dir/bin/python" "$SCRIPTS_DIR/standins/ch_shim.py" \
+    --listen "$HOST:$CLICKHOUSE_PORT" --path "$STANDINS/clickhouse-data"
+  until ping_ok "$HOST" "$CLICKHOUSE_PORT"; do
+    if ((SECONDS >= deadline)) || ! kill -0 "$(cat "$STANDINS/clickhouse.pid")" 2>/dev/null; then
+      tail -n 20 "$STANDINS/clickhouse.log" >&2 || true
+      die "clickhouse shim did not come up on $HOST:$CLICKHOUSE_PORT"
+    fi
+    sleep 0.2
+  done
+  log "clickhouse: ready on http://$HOST:$CLICKHOUSE_PORT (started in $((SECONDS - t1)) s)"
+}
+
 # ---------------------------------------------------------------------------------------------
 
 stop_one() {
@@ -289,6 +340,7 @@ status() {
   if port_open "$HOST" "$PSTEST_PORT"; then log "pstest: up on $HOST:$PSTEST_PORT"; else log "pstest: down"; rc=1; fi
   if port_open "$HOST" "$KAFKA_PORT"; then log "kafka: up on $HOST:$KAFKA_PORT"; else log "kafka: down"; rc=1; fi
   if port_open "$SERVICEBUS_HOST" 5672; then log "servicebus: up on $SERVICEBUS_HOST:5672"; else log "servicebus: down"; rc=1; fi
+  if ping_ok "$HOST" "$CLICKHOUSE_PORT"; then log "clickhouse: up on $HOST:$CLICKHOUSE_PORT"; else log "clickhouse: down"; rc=1; fi
   return "$rc"
 }
 
@@ -297,15 +349,17 @@ case "${1:-}" in
   start-pstest) start_pstest ;;
   start-kafka) start_kafka ;;
   start-servicebus) start_servicebus ;;
-  start-all) start_moto; start_pstest; start_kafka; start_servicebus ;;
+  start-clickhouse) start_clickhouse ;;
+  start-all) start_moto; start_pstest; start_kafka; start_servicebus; start_clickhouse ;;
   stop-moto) stop_one moto ;;
   stop-pstest) stop_one pstest ;;
   stop-kafka) stop_one kafka ;;
   stop-servicebus) stop_one servicebus ;;
-  stop-all) stop_one moto; stop_one pstest; stop_one kafka; stop_one servicebus ;;
+  stop-clickhouse) stop_one clickhouse ;;
+  stop-all) stop_one moto; stop_one pstest; stop_one kafka; stop_one servicebus; stop_one clickhouse ;;
   status) status ;;
   *)
-    echo "usage: $0 start-moto|start-pstest|start-kafka|start-servicebus|start-all|stop-moto|stop-pstest|stop-kafka|stop-servicebus|stop-all|status" >&2
+    echo "usage: $0 start-moto|start-pstest|start-kafka|start-servicebus|start-clickhouse|start-all|stop-moto|stop-pstest|stop-kafka|stop-servicebus|stop-clickhouse|stop-all|status" >&2
     exit 2
     ;;
 esac

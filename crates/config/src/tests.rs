@@ -410,3 +410,37 @@ fn publish_queue_settings() {
     );
     assert!(cfg(&[]).unwrap().publish_queue.is_none());
 }
+
+#[test]
+fn clickhouse_log_store_settings() {
+    let c = cfg(&[
+        ("CLICKHOUSE_ADDR", "ch:8123"),
+        ("CLICKHOUSE_PASSWORD", "pw"),
+        ("CLICKHOUSE_LOG_RETENTION_TTL_DAYS", "30"),
+    ])
+    .unwrap();
+    let ch = c.clickhouse.expect("ClickHouse selected");
+    assert_eq!(ch.addr, "ch:8123");
+    assert_eq!(
+        ch.database.as_deref(),
+        Some("outpost"),
+        "upstream's default"
+    );
+    assert_eq!(ch.retention_days, 30);
+    assert!(!ch.tls);
+    assert!(!format!("{ch:?}").contains("pw"));
+    assert!(cfg(&[]).unwrap().clickhouse.is_none());
+    let e = cfg(&[
+        ("CLICKHOUSE_ADDR", "ch:8123"),
+        ("POSTGRES_URL", "postgres://x"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.var, "CLICKHOUSE_ADDR");
+    assert!(e.message.contains("set one"), "{}", e.message);
+    let e = cfg(&[
+        ("CLICKHOUSE_ADDR", "ch:8123"),
+        ("CLICKHOUSE_LOG_RETENTION_TTL_DAYS", "-1"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.var, "CLICKHOUSE_LOG_RETENTION_TTL_DAYS");
+}

@@ -1,4 +1,5 @@
-//! `outpost migrate list|plan|apply|verify`: the Postgres log schema migrations.
+//! `outpost migrate list|plan|apply|verify`: the log store's schema migrations, on Postgres or
+//! ClickHouse.
 
 use anyhow::Context;
 use outpost_log_store_pg::migrations::{MigrationState, Migrator};
@@ -19,36 +20,134 @@ pub enum Action {
     Verify,
 }
 
-/// Runs `action` against `POSTGRES_URL`.
+/// The store whose schema is migrated: Postgres (`POSTGRES_URL`) or ClickHouse
+/// (`CLICKHOUSE_ADDR`). Both migrators have the same shape; this maps their answers to one.
+enum Target {
+    Postgres(Migrator),
+    ClickHouse(Box<outpost_log_store_ch::Migrator>),
+}
+
+/// One migration as listed: version, name and state.
+struct Listed {
+    version: i64,
+    name: String,
+    state: String,
+}
+
+fn applied_state(applied_at: &chrono::DateTime<chrono::Utc>, checksum_matches: bool) -> String {
+    format!(
+        "applied {}{}",
+        outpost_core::time::format_rfc3339_secs(applied_at),
+        if checksum_matches {
+            ""
+        } else {
+            " (CHECKSUM DIFFERS)"
+        }
+    )
+}
+
+fn unknown_state(applied_at: &chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "applied {} (unknown to this version)",
+        outpost_core::time::format_rfc3339_secs(applied_at)
+    )
+}
+
+impl Target {
+    async fn list(&self) -> anyhow::Result<Vec<Listed>> {
+        Ok(match self {
+            Self::Postgres(m) => m
+                .list()
+                .await?
+                .into_iter()
+                .map(|i| Listed {
+                    version: i.version,
+                    name: i.name,
+                    state: match i.state {
+                        MigrationState::Pending => "pending".into(),
+                        MigrationState::Applied {
+                            applied_at,
+                            checksum_matches,
+                        } => applied_state(&applied_at, checksum_matches),
+                        MigrationState::Unknown { applied_at } => unknown_state(&applied_at),
+                    },
+                })
+                .collect(),
+            Self::ClickHouse(m) => m
+                .list()
+                .await?
+                .into_iter()
+                .map(|i| Listed {
+                    version: i.version,
+                    name: i.name,
+                    state: match i.state {
+                        outpost_log_store_ch::MigrationState::Pending => "pending".into(),
+                        outpost_log_store_ch::MigrationState::Applied {
+                            applied_at,
+                            checksum_matches,
+                        } => applied_state(&applied_at, checksum_matches),
+                        outpost_log_store_ch::MigrationState::Unknown { applied_at } => {
+                            unknown_state(&applied_at)
+                        }
+                    },
+                })
+                .collect(),
+        })
+    }
+
+    /// File names of the pending migrations.
+    async fn plan(&self) -> anyhow::Result<Vec<&'static str>> {
+        Ok(match self {
+            Self::Postgres(m) => m.plan().await?.into_iter().map(|p| p.file).collect(),
+            Self::ClickHouse(m) => m.plan().await?.into_iter().map(|p| p.file).collect(),
+        })
+    }
+
+    /// Applies the pending migrations; the file names applied.
+    async fn apply(&self) -> anyhow::Result<Vec<&'static str>> {
+        Ok(match self {
+            Self::Postgres(m) => m.apply().await?.into_iter().map(|p| p.file).collect(),
+            Self::ClickHouse(m) => m.apply().await?.into_iter().map(|p| p.file).collect(),
+        })
+    }
+
+    async fn verify(&self) -> anyhow::Result<()> {
+        match self {
+            Self::Postgres(m) => m.verify().await?,
+            Self::ClickHouse(m) => m.verify().await?,
+        }
+        Ok(())
+    }
+
+    async fn pending_count(&self) -> anyhow::Result<usize> {
+        Ok(match self {
+            Self::Postgres(m) => m.pending_count().await?,
+            Self::ClickHouse(m) => m.pending_count().await?,
+        })
+    }
+}
+
+/// Runs `action` against `POSTGRES_URL` or `CLICKHOUSE_ADDR`.
 pub async fn run(cfg: &outpost_config::Config, action: Action) -> anyhow::Result<()> {
-    let url = cfg.postgres_url.as_deref().ok_or_else(|| {
-        anyhow::anyhow!("invalid configuration: POSTGRES_URL: required by `outpost migrate`")
-    })?;
-    let pool = outpost_log_store_pg::pool(url, 2).context("POSTGRES_URL")?;
-    let m = Migrator::new(pool);
+    let m = match (&cfg.postgres_url, &cfg.clickhouse) {
+        (Some(url), _) => {
+            let pool = outpost_log_store_pg::pool(url, 2).context("POSTGRES_URL")?;
+            Target::Postgres(Migrator::new(pool))
+        }
+        (None, Some(ch)) => {
+            let settings = outpost_runtime::infra::clickhouse_settings(cfg, ch)?;
+            let store = outpost_log_store_ch::ChLogStore::new(settings)
+                .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+            Target::ClickHouse(Box::new(store.migrator()))
+        }
+        (None, None) => anyhow::bail!(
+            "invalid configuration: POSTGRES_URL: `outpost migrate` needs the log store: set POSTGRES_URL or CLICKHOUSE_ADDR"
+        ),
+    };
     match action {
         Action::List => {
             for info in m.list().await.context("cannot list migrations")? {
-                let state = match info.state {
-                    MigrationState::Pending => "pending".to_string(),
-                    MigrationState::Applied {
-                        applied_at,
-                        checksum_matches,
-                    } => format!(
-                        "applied {}{}",
-                        outpost_core::time::format_rfc3339_secs(&applied_at),
-                        if checksum_matches {
-                            ""
-                        } else {
-                            " (CHECKSUM DIFFERS)"
-                        }
-                    ),
-                    MigrationState::Unknown { applied_at } => format!(
-                        "applied {} (unknown to this version)",
-                        outpost_core::time::format_rfc3339_secs(&applied_at)
-                    ),
-                };
-                println!("{:04} {:<30} {state}", info.version, info.name);
+                println!("{:04} {:<30} {}", info.version, info.name, info.state);
             }
         }
         Action::Plan => {
@@ -56,8 +155,8 @@ pub async fn run(cfg: &outpost_config::Config, action: Action) -> anyhow::Result
             if pending.is_empty() {
                 println!("Nothing to apply: the schema is up to date.");
             }
-            for p in pending {
-                println!("would apply {}", p.file);
+            for file in pending {
+                println!("would apply {file}");
             }
         }
         Action::Apply { yes } => {
@@ -67,8 +166,8 @@ pub async fn run(cfg: &outpost_config::Config, action: Action) -> anyhow::Result
                 return Ok(());
             }
             if !yes {
-                for p in &pending {
-                    println!("would apply {}", p.file);
+                for file in &pending {
+                    println!("would apply {file}");
                 }
                 anyhow::bail!(
                     "{} migration(s) pending: re-run with --yes to apply them",
@@ -76,8 +175,8 @@ pub async fn run(cfg: &outpost_config::Config, action: Action) -> anyhow::Result
                 );
             }
             println!("Applying {} migration(s)...", pending.len());
-            for applied in m.apply().await.context("migration failed")? {
-                println!("applied {}", applied.file);
+            for file in m.apply().await.context("migration failed")? {
+                println!("applied {file}");
             }
             println!("Done.");
         }

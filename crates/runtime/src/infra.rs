@@ -214,7 +214,7 @@ impl Stores {
 }
 
 /// The log store of this process: the log service's gRPC API for a split api-service, else
-/// Postgres when configured, else memory.
+/// Postgres or ClickHouse when configured, else memory.
 async fn log_store(
     cfg: &Config,
 ) -> anyhow::Result<(Arc<dyn LogStore>, Option<outpost_log_store_pg::PgLogStore>)> {
@@ -248,13 +248,62 @@ async fn log_store(
             }
             return Ok((Arc::new(pg.clone()), Some(pg)));
         }
+        if let Some(ch) = &cfg.clickhouse {
+            return Ok((Arc::new(clickhouse(cfg, ch).await?), None));
+        }
         if cfg.service == outpost_config::Service::Log {
             tracing::warn!(
-                "No POSTGRES_URL: the event and attempt log is kept in memory and lost on exit."
+                "No POSTGRES_URL or CLICKHOUSE_ADDR: the event and attempt log is kept in memory and lost on exit."
             );
         }
     }
     Ok((Arc::new(MemoryLogStore::new()), None))
+}
+
+/// The ClickHouse settings `CLICKHOUSE_*` and `DEPLOYMENT_ID` name, checked.
+pub fn clickhouse_settings(
+    cfg: &Config,
+    ch: &outpost_config::ClickHouseConfig,
+) -> anyhow::Result<outpost_log_store_ch::ChSettings> {
+    outpost_log_store_ch::ChSettings::from_upstream(
+        &ch.addr,
+        ch.tls,
+        ch.username.as_deref(),
+        ch.password.as_deref(),
+        ch.database.as_deref(),
+        cfg.deployment_id.as_deref(),
+    )
+    .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+}
+
+/// Connects the ClickHouse log store, refuses to start on pending migrations, and brings the
+/// retention TTL up to `CLICKHOUSE_LOG_RETENTION_TTL_DAYS`.
+async fn clickhouse(
+    cfg: &Config,
+    ch: &outpost_config::ClickHouseConfig,
+) -> anyhow::Result<outpost_log_store_ch::ChLogStore> {
+    let store = outpost_log_store_ch::ChLogStore::connect(clickhouse_settings(cfg, ch)?)
+        .await
+        .context("cannot connect to ClickHouse (CLICKHOUSE_ADDR)")?;
+    let pending = store
+        .migrator()
+        .pending_count()
+        .await
+        .context("cannot read the migration state of ClickHouse")?;
+    if pending > 0 {
+        anyhow::bail!(
+            "ClickHouse has {pending} pending migration(s): run `outpost migrate apply` (see `outpost migrate plan`) before starting"
+        );
+    }
+    match store
+        .apply_retention(ch.retention_days)
+        .await
+        .context("cannot apply CLICKHOUSE_LOG_RETENTION_TTL_DAYS")?
+    {
+        outpost_log_store_ch::RetentionChange::Unchanged { .. } => {}
+        change => tracing::info!(?change, "ClickHouse log retention changed."),
+    }
+    Ok(store)
 }
 
 /// The operator event emitter from `OPERATOR_EVENTS_*`.

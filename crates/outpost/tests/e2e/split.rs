@@ -49,9 +49,19 @@ pub fn split_env() -> SplitEnv {
     let grpc = free_port();
     env.push(("LOG_GRPC_PORT", grpc.to_string()));
     env.push(("LOG_GRPC_URL", format!("http://127.0.0.1:{grpc}")));
-    env.push(("POSTGRES_URL", fresh_database(&id)));
+    // `TEST_LOG_STORE=clickhouse` runs the same tests with the ClickHouse log store
+    // (`TEST_CLICKHOUSE_URL`), in a database of this test's own.
+    match log_store().as_str() {
+        "clickhouse" => {
+            let url =
+                outpost_test_support::service_addr("TEST_CLICKHOUSE_URL", "http://127.0.0.1:8123");
+            env.push(("CLICKHOUSE_ADDR", url));
+            env.push(("CLICKHOUSE_DATABASE", id.replace('-', "_")));
+        }
+        _ => env.push(("POSTGRES_URL", fresh_database(&id))),
+    }
     // `TEST_INTERNAL_MQ=pubsub` runs the same tests with Pub/Sub (pstest) as the internal
-    // queues (`make test-mq-matrix`); `sqs` with SQS (moto), by hand for now: moto takes ~20 ms
+    // queues (`make test-matrix`); `sqs` with SQS (moto), by hand for now: moto takes ~20 ms
     // a call here, too slow for the 1,000-event kill -9 test.
     match internal_mq().as_str() {
         "sqs" => {
@@ -109,6 +119,17 @@ pub fn internal_mq() -> String {
         "TEST_INTERNAL_MQ={mq}: expected rabbitmq, sqs, pubsub or servicebus"
     );
     mq
+}
+
+/// The log store the split tests run on (`TEST_LOG_STORE`: postgres, the default, or
+/// clickhouse); anything else stops the test.
+pub fn log_store() -> String {
+    let store = std::env::var("TEST_LOG_STORE").unwrap_or_else(|_| "postgres".into());
+    assert!(
+        ["postgres", "clickhouse"].contains(&store.as_str()),
+        "TEST_LOG_STORE={store}: expected postgres or clickhouse"
+    );
+    store
 }
 
 /// Switches `env` from RabbitMQ to Pub/Sub on pstest (`TEST_GCP_PUBSUB_EMULATOR_HOST`), with

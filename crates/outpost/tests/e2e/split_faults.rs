@@ -376,21 +376,28 @@ async fn logged_attempts(api: &Api, n: usize, within: Duration) -> Vec<String> {
     }
 }
 
-/// PostgreSQL unreachable for a while: the log service nacks its batches, the entries wait on
-/// logmq, and once the database is back every attempt is written exactly once.
+/// PostgreSQL (ClickHouse with `TEST_LOG_STORE=clickhouse`) unreachable for a while: the log
+/// service nacks its batches, the entries wait on logmq, and once the database is back every
+/// attempt is written exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_loses_no_log_entry() {
     let mut env = split_env();
-    let pg_url = env
+    // The log store's connection goes through a proxy that the test cuts: PostgreSQL, or
+    // ClickHouse with TEST_LOG_STORE=clickhouse.
+    let (var, server) = match crate::split::log_store().as_str() {
+        "clickhouse" => ("CLICKHOUSE_ADDR", "127.0.0.1:8123"),
+        _ => ("POSTGRES_URL", "127.0.0.1:5432"),
+    };
+    let direct = env
         .iter()
-        .find(|(k, _)| *k == "POSTGRES_URL")
+        .find(|(k, _)| *k == var)
         .map(|(_, v)| v.clone())
         .unwrap();
-    let proxy =
-        outpost_test_support::tcp_proxy::TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
-    let proxied = pg_url.replacen("127.0.0.1:5432", &proxy.addr.to_string(), 1);
+    assert!(direct.contains(server), "{var}={direct}: expected {server}");
+    let proxy = outpost_test_support::tcp_proxy::TcpProxy::start(server.parse().unwrap()).await;
+    let proxied = direct.replacen(server, &proxy.addr.to_string(), 1);
     for (k, v) in env.iter_mut() {
-        if *k == "POSTGRES_URL" {
+        if *k == var {
             *v = proxied.clone();
         }
     }
