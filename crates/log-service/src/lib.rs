@@ -101,8 +101,19 @@ pub async fn run_workers(
             r
         },
         async {
-            writer.await;
-            tracing::info!("logmq writer stopped.");
+            // The batch in hand is written and settled first, within SHUTDOWN_GRACE_SECONDS;
+            // past that it is given up: its unsettled messages come back from the queue and
+            // are deduplicated by the store.
+            let grace = Duration::from_secs(cfg.shutdown_grace_secs);
+            tokio::select! {
+                _ = writer => tracing::info!("logmq writer stopped."),
+                _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                    tracing::warn!(
+                        grace_secs = grace.as_secs(),
+                        "logmq writer still busy after SHUTDOWN_GRACE_SECONDS; giving it up (its messages come back from the queue)."
+                    );
+                }
+            }
         },
         async {
             maintenance.await;

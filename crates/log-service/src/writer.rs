@@ -71,6 +71,12 @@ pub async fn run(
                     }
                 }
             }
+            if shutdown.is_cancelled() && !batch.is_empty() {
+                tracing::info!(
+                    entries = batch.len(),
+                    "Writing the batch in hand before stopping."
+                );
+            }
             if !batch.is_empty()
                 && !write(&*store, alerter.as_deref(), batch, &health, &shutdown).await
             {
@@ -158,6 +164,9 @@ async fn write(
                 if failures > 0 {
                     tracing::info!(entries = entries.len(), "Log store back; batch written.");
                     health.set(WORKER, true);
+                }
+                if shutdown.is_cancelled() {
+                    tracing::info!(entries = entries.len(), "Last batch written; settling it.");
                 }
                 settle_all(messages, true).await;
                 return true;

@@ -10,7 +10,8 @@
 //!   is held, its visibility is extended before it runs out, so a slow delivery or a slow log
 //!   batch is never handed to another consumer while still running; if the process dies, the
 //!   message comes back after the visibility timeout.
-//! - Ack deletes the message, nack makes it visible again at once (a redelivery, counted by SQS's
+//! - Ack deletes the message (acks arriving together share `DeleteMessageBatch` calls), nack
+//!   makes it visible again at once (a redelivery, counted by SQS's
 //!   `ApproximateReceiveCount`); a message dropped unsettled, or received for a subscription
 //!   that has gone away, is handed back the same way.
 //!
@@ -18,6 +19,7 @@
 //! sent base64-encoded with the message attribute `outpost-encoding: base64`.
 
 mod codec;
+mod deleter;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_sqs::Client;
@@ -81,6 +83,7 @@ pub struct SqsQueue {
     url: String,
     name: String,
     visibility: Duration,
+    deleter: deleter::Deleter,
 }
 
 impl std::fmt::Debug for SqsQueue {
@@ -138,6 +141,7 @@ impl SqsQueue {
         };
         tracing::info!(queue = %s.queue, url = %url, "SQS queue ready.");
         Ok(Self {
+            deleter: deleter::Deleter::start(client.clone(), url.clone()),
             client,
             url,
             name: s.queue,
@@ -260,6 +264,7 @@ impl Queue for SqsQueue {
             url: self.url.clone(),
             slots: Arc::new(Semaphore::new(prefetch)),
             held: held.clone(),
+            deleter: self.deleter.clone(),
             tx,
         };
         tokio::spawn(receiver.run(stop.clone()));
@@ -372,6 +377,7 @@ struct Receiver {
     url: String,
     slots: Arc<Semaphore>,
     held: Held,
+    deleter: deleter::Deleter,
     tx: mpsc::Sender<Result<Message, QueueError>>,
 }
 
@@ -460,6 +466,7 @@ impl Receiver {
                 let acker = SqsAcker {
                     client: self.client.clone(),
                     url: self.url.clone(),
+                    deleter: self.deleter.clone(),
                     receipt,
                     held: self.held.clone(),
                     id,
@@ -557,6 +564,7 @@ impl Subscription for SqsSubscription {
 struct SqsAcker {
     client: Client,
     url: String,
+    deleter: deleter::Deleter,
     receipt: String,
     held: Held,
     id: u64,
@@ -585,14 +593,7 @@ impl Acker for SqsAcker {
     async fn ack(mut self: Box<Self>) -> Result<(), QueueError> {
         self.settled = true;
         self.held.remove(self.id);
-        self.client
-            .delete_message()
-            .queue_url(&self.url)
-            .receipt_handle(&self.receipt)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| broker("DeleteMessage", e))
+        self.deleter.delete(std::mem::take(&mut self.receipt)).await
     }
 
     async fn nack(mut self: Box<Self>) -> Result<(), QueueError> {
