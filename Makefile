@@ -62,13 +62,13 @@ test-rust:
 	fi
 
 ## The split-services end-to-end suite again with each other backend: internal queues
-## (TEST_INTERNAL_MQ) on Pub/Sub (pstest) and Service Bus (our fake), and the log store
-## (TEST_LOG_STORE) on ClickHouse (chDB behind our shim). RabbitMQ and PostgreSQL are the
-## default run; SQS on moto is too slow here for the 1,000-event kill -9 test
-## (`TEST_INTERNAL_MQ=sqs` by hand).
+## (TEST_INTERNAL_MQ) on SQS (moto), Pub/Sub (pstest) and Service Bus (our fake), and the log
+## store (TEST_LOG_STORE) on ClickHouse (chDB behind our shim). RabbitMQ and PostgreSQL are
+## the default run.
 MATRIX_TESTS = test(/^split_faults::|^otel::split_/)
 MATRIX_RUN = $(CARGO) nextest run -p outpost --test e2e --locked --no-fail-fast -E '$(MATRIX_TESTS)'
 test-matrix:
+	TEST_INTERNAL_MQ=sqs $(MATRIX_RUN)
 	TEST_INTERNAL_MQ=pubsub $(MATRIX_RUN)
 	TEST_INTERNAL_MQ=servicebus $(MATRIX_RUN)
 	TEST_LOG_STORE=clickhouse $(MATRIX_RUN)

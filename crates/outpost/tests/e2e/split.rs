@@ -60,9 +60,8 @@ pub fn split_env() -> SplitEnv {
         }
         _ => env.push(("POSTGRES_URL", fresh_database(&id))),
     }
-    // `TEST_INTERNAL_MQ=pubsub` runs the same tests with Pub/Sub (pstest) as the internal
-    // queues (`make test-matrix`); `sqs` with SQS (moto), by hand for now: moto takes ~20 ms
-    // a call here, too slow for the 1,000-event kill -9 test.
+    // `TEST_INTERNAL_MQ=sqs|pubsub|servicebus` runs the same tests with SQS (moto), Pub/Sub
+    // (pstest) or Service Bus (our fake) as the internal queues (`make test-matrix`).
     match internal_mq().as_str() {
         "sqs" => {
             let endpoint = outpost_test_support::service_addr(
