@@ -52,8 +52,23 @@ HTTP control side (for the tests; Service Bus itself manages entities through AR
                                                    <topic>/subscriptions/<sub>, either + /$deadletterqueue:
       {"body", "body_base64", "message_id", "content_type", "application_properties",
        "sequence_number", "delivery_count"}
-  GET    /entities/<node>                          counts: {"active", "locked", "dead_lettered"}
-  GET    /health                                   200
+  GET    /entities/<node>                          counts: {"name", "active", "locked", "dead_lettered",
+                                                   "subscriptions"}, for a subscription also
+                                                   "lock_seconds" and "max_delivery_count"
+  GET    /health                                   200 {"status", "sha256" of this file}
+
+HTTP management side (--management, default <listen host>:5300 as the official emulator): the part
+of Service Bus's ATOM management REST API that creates topics and subscriptions (api-version is
+ignored). Each request needs "Authorization: SharedAccessSignature sr=..&sig=..&se=..&skn=.." checked
+as on $cbs, its sr (http://, https:// or sb://) on the Host header's host and covering the path
+(the namespace root covers all), else 401. Errors are <Error><Code/><Detail/></Error>.
+  PUT /<topic>                     ATOM entry with a TopicDescription -> 201 + the entry;
+  PUT /<topic>/subscriptions/<sub> ... a SubscriptionDescription: LockDuration (ISO-8601, PT5S..PT5M),
+                                   MaxDeliveryCount, DefaultMessageTimeToLive and
+                                   DeadLetteringOnMessageExpiration (kept, echoed, not enforced),
+                                   RequiresSession (true -> 400); other elements ignored.
+                                   Exists -> 409, unless If-Match (*): update, 200. Missing topic -> 404
+  GET /<topic>[/subscriptions/<sub>]  200 + the ATOM entry (title = name), 404 if missing
 
 Not implemented: sessions, deferral and receive-by-sequence-number, peek, subscription
 rules/filters, scheduled messages, duplicate detection, message TTL, transactions.
@@ -61,16 +76,20 @@ rules/filters, scheduled messages, duplicate detection, message TTL, transaction
 import argparse
 import base64
 import bisect
+import datetime
 import hashlib
 import hmac
 import json
+import re
 import sys
 import threading
 import time
 import traceback
 import urllib.parse
 import uuid
+import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.sax.saxutils import escape
 
 from proton import (UNDESCRIBED, Array, Condition, Data, Delivery, Described, Endpoint, Link, Message,
                     Terminus, symbol, timestamp, uint, ulong)
@@ -273,6 +292,8 @@ class Queue:
         self.dlq = Queue(path + "/$deadletterqueue", lock_seconds, None, False) if dead_letter else None
         self.subscriptions = {}
         self.next_seq, self.deleted = 1, False
+        self.created = self.updated = time.time()  # for the management API's descriptions
+        self.description = {}  # its accepted, otherwise ignored description fields (as sent, normalised)
 
     def configure(self, lock_seconds=None, max_delivery_count=None):
         if lock_seconds is not None:
@@ -823,6 +844,8 @@ def control_handler(ns):
                     out = {"name": queue.path, "active": len(queue.ready), "locked": len(queue.locked),
                            "dead_lettered": len(queue.dlq.ready) if queue.dlq else 0,
                            "subscriptions": sorted(queue.subscriptions)}
+                    if node.sub and not node.dlq:  # a subscription: also its settings
+                        out.update(lock_seconds=queue.lock_seconds, max_delivery_count=queue.max_delivery_count)
             if out is None:
                 return self.reply(404, {"error": f"no entity {node.path()!r}"})
             self.reply(200, out)
@@ -858,10 +881,227 @@ def control_handler(ns):
     return Control
 
 
+# ------------------------------------------------------------------------- HTTP management (ATOM)
+ATOM_NS = "http://www.w3.org/2005/Atom"
+SB_NS = "http://schemas.microsoft.com/netservices/2010/10/servicebus/connect"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+TTL_MAX = "P10675199DT2H48M5.4775807S"  # TimeSpan.MaxValue: Service Bus's default message TTL
+ISO_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
+
+
+def iso_seconds(text):
+    """Seconds of an ISO-8601 duration such as 'PT1M30S' or 'P1DT2H' (ValueError otherwise)."""
+    m = ISO_DURATION.fullmatch(text)
+    if not m or not any(m.groups()):
+        raise ValueError(f"{text!r} is not an ISO-8601 duration such as PT1M30S")
+    d, h, mi, sec = m.groups()
+    return int(d or 0) * 86400 + int(h or 0) * 3600 + int(mi or 0) * 60 + float(sec or 0)
+
+
+def iso_duration(seconds):
+    """60 -> 'PT1M', 90 -> 'PT1M30S', 7.5 -> 'PT7.5S'."""
+    d, rest = divmod(float(seconds), 86400)
+    h, rest = divmod(rest, 3600)
+    m, sec = divmod(rest, 60)
+    out = "P" + (f"{int(d)}D" if d else "") + "T" + (f"{int(h)}H" if h else "") + (f"{int(m)}M" if m else "")
+    if sec or not (d or h or m):
+        out += f"{sec:.7f}".rstrip("0").rstrip(".") + "S"
+    return out.rstrip("T")
+
+
+def iso_time(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def boolean(name, text):
+    if text.lower() not in ("true", "false"):
+        raise ValueError(f"{name} {text!r} is not true or false")
+    return text.lower()
+
+
+def description_of(body, kind):
+    """{field: text} of the <kind> (SB namespace) inside an ATOM entry's content; ValueError when
+    the XML is malformed or holds no such description."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as e:
+        raise ValueError(f"malformed XML: {e}") from None
+    tag = f"{{{SB_NS}}}{kind}"
+    desc = root if root.tag == tag else root.find(f"{{{ATOM_NS}}}content/{tag}")
+    if desc is None:
+        raise ValueError(f"expected an ATOM entry (namespace {ATOM_NS}) whose content is a {kind} "
+                         f"(namespace {SB_NS})")
+    return {child.tag.rsplit("}", 1)[-1]: (child.text or "").strip() for child in desc}
+
+
+def settings_of_description(fields, subscription):
+    """(Queue.configure settings, stored description fields) from a Topic/SubscriptionDescription;
+    ValueError for what Service Bus (or this fake) refuses. Absent fields are left as they are."""
+    settings, stored = {}, {}
+    if fields.get("DefaultMessageTimeToLive"):
+        iso_seconds(fields["DefaultMessageTimeToLive"])  # validated; messages never expire here
+        stored["DefaultMessageTimeToLive"] = fields["DefaultMessageTimeToLive"]
+    if not subscription:
+        return settings, stored
+    if fields.get("LockDuration"):
+        settings["lock_seconds"] = iso_seconds(fields["LockDuration"])
+        if not 5 <= settings["lock_seconds"] <= 300:
+            raise ValueError(f"LockDuration {fields['LockDuration']!r} is not between PT5S and PT5M")
+    if fields.get("MaxDeliveryCount"):
+        try:
+            settings["max_delivery_count"] = int(fields["MaxDeliveryCount"])
+        except ValueError:
+            raise ValueError(f"MaxDeliveryCount {fields['MaxDeliveryCount']!r} is not an integer") from None
+        if settings["max_delivery_count"] < 1:
+            raise ValueError("MaxDeliveryCount must be at least 1")
+    if fields.get("DeadLetteringOnMessageExpiration"):
+        stored["DeadLetteringOnMessageExpiration"] = boolean(
+            "DeadLetteringOnMessageExpiration", fields["DeadLetteringOnMessageExpiration"])
+    if fields.get("RequiresSession") and boolean("RequiresSession", fields["RequiresSession"]) == "true":
+        raise ValueError("RequiresSession true is not supported: sb_fake has no sessions")
+    return settings, stored
+
+
+def described_entity(queue, subscription):
+    """The (element, text) pairs of the entity's Topic/SubscriptionDescription."""
+    common = [("Status", "Active"), ("CreatedAt", iso_time(queue.created)), ("UpdatedAt", iso_time(queue.updated))]
+    ttl = queue.description.get("DefaultMessageTimeToLive", TTL_MAX)
+    if not subscription:
+        return [("DefaultMessageTimeToLive", ttl), ("SizeInBytes", 0), *common,
+                ("SubscriptionCount", len(queue.subscriptions))]
+    count = len(queue.ready) + len(queue.locked) + (len(queue.dlq.ready) if queue.dlq else 0)
+    return [("LockDuration", iso_duration(queue.lock_seconds)), ("RequiresSession", "false"),
+            ("DefaultMessageTimeToLive", ttl),
+            ("DeadLetteringOnMessageExpiration", queue.description.get("DeadLetteringOnMessageExpiration", "false")),
+            ("MessageCount", count), ("MaxDeliveryCount", queue.max_delivery_count), *common]
+
+
+def atom_entry(url, title, kind, fields, published, updated):
+    body = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields)
+    return (f'<?xml version="1.0" encoding="utf-8"?><entry xmlns="{ATOM_NS}"><id>{escape(url)}</id>'
+            f'<title type="text">{escape(title)}</title><published>{iso_time(published)}</published>'
+            f'<updated>{iso_time(updated)}</updated><link rel="self" href="{escape(url)}"/>'
+            f'<content type="application/xml"><{kind} xmlns="{SB_NS}" xmlns:i="{XSI_NS}">{body}</{kind}>'
+            f'</content></entry>')
+
+
+def covers(audience, path):
+    """Whether a token for `audience` (any scheme, host[:port], path) covers the entity path `path`:
+    the namespace root covers everything, a topic its subscriptions."""
+    scope = audience.split("?", 1)[0].lower()
+    scope = scope.split("://", 1)[1] if "://" in scope else scope
+    granted = scope.split("/", 1)[1].strip("/") if "/" in scope else ""
+    path = path.strip("/").lower()
+    return granted == "" or path == granted or path.startswith(granted + "/")
+
+
+def management_handler(ns, default_host):
+    class Management(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def send(self, status, text, content_type):
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def error(self, status, detail):
+            self.send(status, f"<Error><Code>{status}</Code><Detail>{escape(detail)}</Detail></Error>",
+                      "application/xml; charset=utf-8")
+
+        def entry(self, queue, title, subscription):
+            """The ATOM entry describing `queue` (made under ns.lock, sent after)."""
+            kind = "SubscriptionDescription" if subscription else "TopicDescription"
+            url = f"http://{self.headers.get('Host') or default_host}{self.path}"
+            return atom_entry(url, title, kind, described_entity(queue, subscription), queue.created, queue.updated)
+
+        def answer(self, status, text):
+            """An ATOM entry for a 2xx status, else an error with `text` as its detail."""
+            if status >= 300:
+                return self.error(status, text)
+            self.send(status, text, "application/atom+xml;type=entry;charset=utf-8")
+
+        def target(self):
+            """(path, topic, subscription or None) named by the URL (names as sent); the topic is
+            None when the URL names neither a topic nor a subscription."""
+            path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).strip("/")
+            p = path.split("/")
+            if any(x.startswith("$") for x in p) or Node.parse(path) is None:
+                return path, None, None
+            return path, p[0], (p[2] if len(p) == 3 else None)
+
+        def authorized(self, path):
+            """As Service Bus: a SharedAccessSignature in Authorization whose sr is on this host and
+            covers `path`; else answers 401."""
+            token = self.headers.get("Authorization")
+            if not token:
+                self.error(401, "MissingToken: the request has no Authorization header")
+                return False
+            status, detail = ns.check_token(token, host_of(self.headers.get("Host") or default_host))
+            if status == 202 and not covers(detail, path):
+                status, detail = 401, f"InvalidAudience: a token for {detail!r} does not cover '/{path}'"
+            if status != 202:
+                self.error(401, detail)
+                return False
+            return True
+
+        def do_GET(self):
+            path, topic, sub = self.target()
+            if not self.authorized(path):
+                return
+            if topic is None:
+                return self.error(404, f"no topic or subscription at '/{path}'")
+            with ns.lock:
+                queue = ns.find(Node(topic.lower(), sub and sub.lower()))
+                xml = None if queue is None else self.entry(queue, sub or topic, sub is not None)
+            if xml is None:
+                return self.error(404, f"The messaging entity '/{path}' could not be found.")
+            self.answer(200, xml)
+
+        def do_PUT(self):
+            path, topic, sub = self.target()
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            if not self.authorized(path):
+                return
+            if topic is None:
+                return self.error(404, f"no topic or subscription at '/{path}'")
+            kind = "SubscriptionDescription" if sub else "TopicDescription"
+            try:
+                settings, stored = settings_of_description(description_of(body, kind), sub is not None)
+            except ValueError as e:
+                return self.error(400, str(e))
+            update = self.headers.get("If-Match") is not None  # Service Bus: If-Match: * updates
+            with ns.lock:
+                parent = ns.entities.get(topic.lower())
+                exists = parent is not None if sub is None else parent is not None and sub.lower() in parent.subscriptions
+                if sub is not None and parent is None:
+                    status, text = 404, f"The messaging entity '/{topic}' could not be found."
+                elif exists and not update:
+                    status, text = 409, f"The messaging entity '/{path}' already exists."
+                elif update and not exists:
+                    status, text = 404, f"The messaging entity '/{path}' could not be found."
+                else:
+                    queue, created = ns.create(topic.lower(), sub and sub.lower(), **settings)
+                    queue.description.update(stored)
+                    if not created:
+                        queue.updated = time.time()
+                    status, text = 201 if created else 200, self.entry(queue, sub or topic, sub is not None)
+            self.answer(status, text)
+
+    return Management
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--listen", default="127.0.0.2:5672", help="AMQP host:port")
     ap.add_argument("--control", default="127.0.0.2:5673", help="HTTP control host:port")
+    ap.add_argument("--management", default=None,
+                    help="HTTP management (ATOM) host:port (default the --listen host, port 5300 as the "
+                         "official emulator: 127.0.0.2:5300)")
     ap.add_argument("--key", action="append", default=[],
                     help="NAME=KEY shared access key (default RootManageSharedAccessKey=SAS_KEY_VALUE)")
     ap.add_argument("--entity", action="append", default=[], help="create this queue/topic at start")
@@ -878,6 +1118,11 @@ def main():
         if node is None or not node.sub or node.dlq or node.mgmt:
             ap.error(f"--subscription {s!r}: expected topic/subscriptions/sub")
         ns.create(node.entity, node.sub)
+    management = a.management or a.listen.rsplit(":", 1)[0] + ":5300"
+    host, port = management.rsplit(":", 1)
+    mgmt = ThreadingHTTPServer((host, int(port)), management_handler(ns, management))
+    threading.Thread(target=mgmt.serve_forever, daemon=True).start()
+    print(f"[sb-fake] management API on http://{management}", flush=True)
     host, port = a.control.rsplit(":", 1)
     control = ThreadingHTTPServer((host, int(port)), control_handler(ns))
     threading.Thread(target=control.serve_forever, daemon=True).start()

@@ -6,7 +6,7 @@ proton for the wire details azservicebus (fe2o3-amqp) depends on.
     /tmp/sbtest-venv/bin/python -m pytest -q scripts/standins/test_sb_fake.py
 
 The fixture starts the fake (with SB_FAKE_PYTHON, default this interpreter) on SB_FAKE_TEST_HOST
-(default 127.0.0.5; AMQP :5672, control :5673), a loopback address of its own: Service Bus clients
+(default 127.0.0.5; AMQP :5672, control :5673, management :5300), a loopback address of its own: Service Bus clients
 always dial port 5672 with UseDevelopmentEmulator=true, 127.0.0.1:5672 may be RabbitMQ,
 127.0.0.2 is the suite's fake and the e2e suite expects nothing on 127.0.0.3.
 """
@@ -22,6 +22,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -36,6 +37,7 @@ from proton.utils import BlockingConnection, LinkDetached  # noqa: E402
 
 HOST = os.environ.get("SB_FAKE_TEST_HOST", "127.0.0.5")
 CONTROL = f"http://{HOST}:5673"
+MANAGEMENT = f"http://{HOST}:5300"
 KEY_NAME, KEY = "RootManageSharedAccessKey", "SAS_KEY_VALUE"
 CONN_STR = (f"Endpoint=sb://{HOST};SharedAccessKeyName={KEY_NAME};SharedAccessKey={KEY};"
             "UseDevelopmentEmulator=true")
@@ -68,6 +70,7 @@ def fake(tmp_path_factory):
     log = open(tmp_path_factory.mktemp("sb") / "sb_fake.log", "w+")
     python = os.environ.get("SB_FAKE_PYTHON", sys.executable)  # e.g. the stand-ins venv's
     proc = subprocess.Popen([python, FAKE, "--listen", f"{HOST}:5672", "--control", f"{HOST}:5673",
+                             "--management", f"{HOST}:5300",
                              "--entity", "Pre-Q", "--subscription", "pre-t/Subscriptions/S1", "-v"],
                             stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 20
@@ -358,6 +361,17 @@ class Raw:
     def wait(self, cond, timeout=10):
         self.conn.wait(cond, timeout=timeout)
 
+    def poll(self, cond, timeout=10):
+        """Waits for a condition outside AMQP (the control API): conn.wait re-checks only after AMQP
+        traffic, which may never come, so process in short slices (flushing our dispositions)."""
+        deadline = time.time() + timeout
+        while not cond():
+            assert time.time() < deadline, "condition not met"
+            try:
+                self.conn.wait(lambda: False, timeout=0.05)
+            except Timeout:
+                pass
+
 
 def delivery_tag(dlv):
     from cproton import ffi, lib
@@ -458,11 +472,11 @@ def test_raw_receive_and_delete_and_released(raw, client):
     rcv.receive(10)
     unlocked = lambda: http("GET", f"/entities/{q}", 200)["locked"] == 0  # noqa: E731
     rcv.release(delivered=False)  # released: back at once, no delivery counted (as Service Bus)
-    raw.wait(unlocked)  # proton would send the next credit before the disposition
+    raw.poll(unlocked)  # proton would send the next credit before the disposition
     m = rcv.receive(10)
     assert bytes(m.body) == b"a" and m.delivery_count == 0
     rcv.settle(Delivery.MODIFIED)  # modified = abandon: counted
-    raw.wait(unlocked)
+    raw.poll(unlocked)
     m = rcv.receive(10)
     assert bytes(m.body) == b"a" and m.delivery_count == 1
     rcv.accept()
@@ -550,3 +564,180 @@ def test_start_options_and_delete(raw):
     with pytest.raises(LinkDetached):
         raw.wait(lambda: link.state & link.REMOTE_CLOSED)
     assert link.remote_condition.name == "amqp:not-found"
+
+
+# ------------------------------------------------------------- management REST API (ATOM, as :5300)
+ATOM = "{http://www.w3.org/2005/Atom}"
+SBNS = "{http://schemas.microsoft.com/netservices/2010/10/servicebus/connect}"
+ROOT_TOKEN = object()  # mgmt(): a token for the namespace root, http://host:5300/
+
+
+def description(kind, **fields):
+    """An ATOM entry as Service Bus clients PUT it."""
+    inner = "".join(f"<{k}>{v}</{k}>" for k, v in fields.items())
+    return (f'<?xml version="1.0" encoding="utf-8"?><entry xmlns="http://www.w3.org/2005/Atom">'
+            f'<content type="application/xml"><{kind} xmlns:i="http://www.w3.org/2001/XMLSchema-instance" '
+            f'xmlns="http://schemas.microsoft.com/netservices/2010/10/servicebus/connect">{inner}</{kind}>'
+            f'</content></entry>')
+
+
+def mgmt(method, path, body=None, token=ROOT_TOKEN, expect=None, **headers):
+    """(status, parsed XML or None, text) of a management request with a SAS token."""
+    if token is ROOT_TOKEN:
+        token = sas(f"{MANAGEMENT}/")
+    if token:
+        headers["Authorization"] = token
+    headers = {k.replace("_", "-"): v for k, v in headers.items()}
+    if body is not None:
+        headers["Content-Type"] = "application/atom+xml;type=entry;charset=utf-8"
+    url = f"{MANAGEMENT}/{path}?api-version=2021-05"
+    req = urllib.request.Request(url, data=None if body is None else body.encode(), method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            status, text = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    if expect is not None:
+        assert status == expect, (method, path, status, text)
+    try:
+        return status, ET.fromstring(text), text
+    except ET.ParseError:
+        return status, None, text
+
+
+def described_fields(entry, kind):
+    desc = entry.find(f"{ATOM}content/{SBNS}{kind}")
+    assert desc is not None, ET.tostring(entry)
+    return {child.tag.rsplit("}", 1)[-1]: child.text for child in desc}
+
+
+def test_management_create_topic_conflict_update(fake):
+    t = f"MT-{uuid.uuid4().hex[:8]}"
+    _, entry, _ = mgmt("PUT", t, description("TopicDescription", DefaultMessageTimeToLive="P14D"), expect=201)
+    assert entry.tag == f"{ATOM}entry" and entry.find(f"{ATOM}title").text == t
+    assert described_fields(entry, "TopicDescription")["DefaultMessageTimeToLive"] == "P14D"
+    status, err, text = mgmt("PUT", t, description("TopicDescription"), expect=409)
+    assert err.tag == "Error" and "already exists" in text
+    mgmt("PUT", t, description("TopicDescription"), expect=200, If_Match="*")
+    _, entry, _ = mgmt("GET", t, expect=200)
+    assert entry.find(f"{ATOM}title").text == t
+    assert described_fields(entry, "TopicDescription")["SubscriptionCount"] == "0"
+    assert http("GET", f"/entities/{t}", 200)["subscriptions"] == []
+    mgmt("GET", f"missing-{t}", expect=404)
+    mgmt("PUT", f"missing-{t}", description("TopicDescription"), expect=404, If_Match="*")  # update needs it
+
+
+def test_management_subscription_settings_take_effect(client):
+    t = f"mt-{uuid.uuid4().hex[:8]}"
+    mgmt("PUT", t, description("TopicDescription"), expect=201)
+    _, entry, _ = mgmt("PUT", f"{t}/Subscriptions/S", description(
+        "SubscriptionDescription", LockDuration="PT7S", RequiresSession="false",
+        DefaultMessageTimeToLive="P10675199DT2H48M5.4775807S", DeadLetteringOnMessageExpiration="true",
+        MaxDeliveryCount=4, EnableBatchedOperations="true"), expect=201)
+    assert entry.find(f"{ATOM}title").text == "S"
+    f = described_fields(entry, "SubscriptionDescription")
+    assert (f["LockDuration"], f["MaxDeliveryCount"], f["RequiresSession"]) == ("PT7S", "4", "false")
+    assert f["DeadLetteringOnMessageExpiration"] == "true"
+    mgmt("PUT", f"{t}/subscriptions/s", description("SubscriptionDescription"), expect=409)
+    _, entry, _ = mgmt("GET", f"{t}/subscriptions/s", expect=200)
+    f = described_fields(entry, "SubscriptionDescription")
+    assert (f["LockDuration"], f["MaxDeliveryCount"], f["MessageCount"]) == ("PT7S", "4", "0")
+    counts = http("GET", f"/entities/{t}/subscriptions/s", 200)
+    assert (counts["lock_seconds"], counts["max_delivery_count"]) == (7, 4)
+    # in effect on AMQP: a 7 s lock, dead-lettered after 4 deliveries
+    with client.get_topic_sender(t) as s:
+        s.send_messages(ServiceBusMessage("m"))
+    with client.get_subscription_receiver(t, "s") as r:
+        for count in range(4):
+            [m] = r.receive_messages(max_wait_time=5)
+            left = (m.locked_until_utc - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+            assert 5 < left <= 7.5 and m.delivery_count == count
+            r.abandon_message(m)
+        assert r.receive_messages(max_wait_time=1) == []
+    assert http("GET", f"/entities/{t}/subscriptions/s", 200)["dead_lettered"] == 1
+    # If-Match: * updates it
+    _, entry, _ = mgmt("PUT", f"{t}/subscriptions/s", description(
+        "SubscriptionDescription", LockDuration="PT1M30S", MaxDeliveryCount=2), expect=200, If_Match="*")
+    f = described_fields(entry, "SubscriptionDescription")
+    assert (f["LockDuration"], f["MaxDeliveryCount"]) == ("PT1M30S", "2")
+    counts = http("GET", f"/entities/{t}/subscriptions/s", 200)
+    assert (counts["lock_seconds"], counts["max_delivery_count"]) == (90, 2)
+
+
+def test_management_authorization(fake):
+    t = f"ma-{uuid.uuid4().hex[:8]}"
+    body = description("TopicDescription")
+    status, err, text = mgmt("PUT", t, body, token=None, expect=401)
+    assert err.tag == "Error" and "MissingToken" in text
+    assert "InvalidSignature" in mgmt("PUT", t, body, token=sas(f"{MANAGEMENT}/", key="wrong"), expect=401)[2]
+    assert "ExpiredToken" in mgmt("PUT", t, body, token=sas(f"{MANAGEMENT}/", ttl=-10), expect=401)[2]
+    assert "InvalidAudience" in mgmt("PUT", t, body, token=sas("http://elsewhere:5300/"), expect=401)[2]
+    assert "InvalidAudience" in mgmt("PUT", t, body, token=sas(f"{MANAGEMENT}/other"), expect=401)[2]
+    mgmt("PUT", t, body, token="Bearer x", expect=401)
+    mgmt("GET", t, token=None, expect=401)
+    http("GET", f"/entities/{t}", 404)  # nothing was created
+    # any scheme on this host; a token for the topic covers its subscriptions
+    mgmt("PUT", t, body, token=sas(f"https://{HOST}/{t.upper()}"), expect=201)
+    sub = description("SubscriptionDescription")
+    mgmt("PUT", f"{t}/subscriptions/s", sub, token=sas(f"sb://{HOST}/{t}"), expect=201)
+    mgmt("GET", f"{t}/subscriptions/s", token=sas(f"{MANAGEMENT}/{t}/subscriptions/s"), expect=200)
+    mgmt("GET", f"{t}/subscriptions/s", token=sas(f"{MANAGEMENT}/{t}/subscriptions/other"), expect=401)
+
+
+def test_management_errors(fake):
+    t = f"me-{uuid.uuid4().hex[:8]}"
+    sub = description("SubscriptionDescription", LockDuration="PT30S")
+    mgmt("PUT", f"{t}/subscriptions/s", sub, expect=404)  # no such topic
+    http("GET", f"/entities/{t}", 404)  # not created on the way
+    mgmt("PUT", t, description("TopicDescription"), expect=201)
+    status, _, text = mgmt("PUT", f"{t}/subscriptions/s", description("SubscriptionDescription",
+                                                                       RequiresSession="true"), expect=400)
+    assert "RequiresSession" in text
+    assert "malformed XML" in mgmt("PUT", f"{t}/subscriptions/s", "<entry><content>", expect=400)[2]
+    assert "SubscriptionDescription" in mgmt("PUT", f"{t}/subscriptions/s", description("QueueDescription"),
+                                             expect=400)[2]
+    for bad in [dict(LockDuration="PT2S"), dict(LockDuration="PT6M"), dict(LockDuration="60"),
+                dict(MaxDeliveryCount="0"), dict(MaxDeliveryCount="x"), dict(DeadLetteringOnMessageExpiration="y")]:
+        mgmt("PUT", f"{t}/subscriptions/s", description("SubscriptionDescription", **bad), expect=400)
+    mgmt("GET", f"{t}/subscriptions/s", expect=404)  # none of those created it
+    mgmt("GET", f"{t}/subscriptions/s/$deadletterqueue", expect=404)
+    _, entry, _ = mgmt("PUT", f"{t}/subscriptions/s", sub, expect=201)  # absent fields: Service Bus defaults
+    f = described_fields(entry, "SubscriptionDescription")
+    assert (f["LockDuration"], f["MaxDeliveryCount"], f["RequiresSession"]) == ("PT30S", "10", "false")
+    assert f["DefaultMessageTimeToLive"] == "P10675199DT2H48M5.4775807S"
+
+
+def test_management_with_the_azure_administration_client(fake):
+    """azure-servicebus's ServiceBusAdministrationClient (its ATOM serialisation and parsing, its
+    SAS token for https://host:5300) against the fake; it always dials https, so plain http here."""
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+    from azure.servicebus.management import ServiceBusAdministrationClient
+
+    class PlainHttp(RequestsTransport):
+        def send(self, request, **kw):
+            request.url = request.url.replace("https://", "http://", 1)
+            return super().send(request, **kw)
+
+    t = f"Admin-{uuid.uuid4().hex[:8]}"
+    conn = (f"Endpoint=sb://{HOST}:5300;SharedAccessKeyName={KEY_NAME};SharedAccessKey={KEY};"
+            "UseDevelopmentEmulator=true")
+    with ServiceBusAdministrationClient.from_connection_string(conn, transport=PlainHttp()) as admin:
+        assert admin.create_topic(t).name == t
+        with pytest.raises(ResourceExistsError):
+            admin.create_topic(t)
+        s = admin.create_subscription(t, "s", lock_duration=datetime.timedelta(seconds=7), max_delivery_count=4)
+        assert (s.name, s.lock_duration, s.max_delivery_count, s.requires_session) == \
+            ("s", datetime.timedelta(seconds=7), 4, False)
+        s = admin.get_subscription(t, "s")
+        s.lock_duration, s.max_delivery_count = datetime.timedelta(minutes=2), 3
+        admin.update_subscription(t, s)
+        s = admin.get_subscription(t, "s")
+        assert (s.lock_duration, s.max_delivery_count) == (datetime.timedelta(minutes=2), 3)
+        assert admin.get_topic(t).name == t
+        with pytest.raises(ResourceNotFoundError):
+            admin.get_subscription(t, "nope")
+        with pytest.raises(ResourceNotFoundError):
+            admin.create_subscription(f"missing-{t}", "s")
+    counts = http("GET", f"/entities/{t}/subscriptions/s", 200)
+    assert (counts["lock_seconds"], counts["max_delivery_count"]) == (120, 3)

@@ -295,7 +295,7 @@ pub(crate) fn servicebus(raw: &RawSettings) -> Result<Option<ServiceBusConfig>, 
         if let Some(var) = AZURE_PRINCIPAL.iter().find(|v| opt(raw, v).is_some()) {
             return Err(ConfigError::new(
                 var,
-                "Service Bus through a service principal (Azure Resource Manager) is not supported by this build; give AZURE_SERVICEBUS_CONNECTION_STRING and create the topics and subscriptions".into(),
+                "Service Bus through a service principal (Azure Resource Manager) is not supported by this build; give AZURE_SERVICEBUS_CONNECTION_STRING (with MQS_AUTO_PROVISION the topics and subscriptions are created through the management API with it)".into(),
             ));
         }
         return Ok(None);

@@ -4,9 +4,11 @@
 //!
 //! - Connection: a Service Bus connection string (`Endpoint=sb://..;SharedAccessKeyName=..;
 //!   SharedAccessKey=..`), AMQP over TLS; with `UseDevelopmentEmulator=true` plain AMQP (the
-//!   official emulator's flag). Entities are not created here: like upstream with a connection
-//!   string, the topic and subscription must exist, and a missing one stops the start with its
-//!   name. (Creating them needs Azure Resource Manager and a service principal.)
+//!   official emulator's flag).
+//! - Provisioning ([`Provision`], `MQS_AUTO_PROVISION`): the topic and the subscription (lock
+//!   duration, max delivery count, dead-lettering on expiry) through the management REST API
+//!   with the same connection string ([`admin`]). Without it, a missing topic or subscription
+//!   stops the start with its name.
 //! - Sending: messages are packed into batches as large as the link allows, over a few sender
 //!   links used in turn; it returns once Service Bus has accepted every batch. A batch not
 //!   accepted within 10 s is sent again on a new connection (a duplicate is possible then, as
@@ -20,7 +22,10 @@
 //!   delivery count). A message dropped unsettled, or left when the subscription goes away, is
 //!   abandoned the same way.
 
+mod admin;
 mod receiver;
+
+pub use admin::Provision;
 
 use azservicebus::primitives::service_bus_retry_options::ServiceBusRetryOptions;
 use azservicebus::{
@@ -55,6 +60,9 @@ pub struct ServiceBusSettings {
     pub topic: String,
     /// Subscription name on the topic.
     pub subscription: String,
+    /// Create the topic and subscription (or bring them up to date) through the management
+    /// API first (`MQS_AUTO_PROVISION`); `None`: they must exist.
+    pub provision: Option<Provision>,
 }
 
 impl std::fmt::Debug for ServiceBusSettings {
@@ -182,10 +190,13 @@ impl ServiceBusQueue {
     pub async fn connect(s: ServiceBusSettings) -> Result<Self, QueueError> {
         check_connection_string(&s.connection_string)
             .map_err(|e| QueueError::Broker(format!("Service Bus connection string: {e}")))?;
+        if let Some(p) = &s.provision {
+            admin::provision(&s.connection_string, &s.topic, &s.subscription, p).await?;
+        }
         let mut client = client(&s.connection_string).await?;
         let missing = |what: String| {
             QueueError::Missing(format!(
-                "Service Bus {what} (create it: with a connection string, entities are not created)"
+                "Service Bus {what} (create it, or set MQS_AUTO_PROVISION=true)"
             ))
         };
         let mut senders = Vec::with_capacity(SENDERS);
@@ -383,6 +394,7 @@ mod tests {
             connection_string: ok.into(),
             topic: "t".into(),
             subscription: "s".into(),
+            provision: None,
         };
         let shown = format!("{settings:?}");
         assert!(!shown.contains("SharedAccessKey=v"), "{shown}");

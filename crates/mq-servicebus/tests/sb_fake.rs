@@ -44,6 +44,7 @@ async fn entities(what: &str, lock_seconds: u32, max_delivery_count: u32) -> Ser
         connection_string: connection_string(),
         topic,
         subscription: "sub".into(),
+        provision: None,
     }
 }
 
@@ -134,4 +135,61 @@ async fn poison_messages_are_dead_lettered_after_the_max_delivery_count() {
     let dead: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
     assert_eq!(dead.as_array().map(Vec::len), Some(1), "{dead}");
     assert_eq!(dead[0]["body"], "poison");
+}
+
+/// With provisioning, the topic and subscription are created through the management API with
+/// the lock duration and max delivery count asked for; connecting again updates them.
+#[tokio::test]
+async fn provisioning_creates_and_updates_topic_and_subscription() {
+    let topic = format!("outpost-test-prov-{}", uuid::Uuid::new_v4().simple());
+    let mut s = ServiceBusSettings {
+        connection_string: connection_string(),
+        topic: topic.clone(),
+        subscription: "sub".into(),
+        provision: Some(outpost_mq_servicebus::Provision {
+            lock: Duration::from_secs(7),
+            max_delivery_count: 4,
+        }),
+    };
+    let q = ServiceBusQueue::connect(s.clone()).await.unwrap();
+    let url = format!("{}/entities/{topic}/subscriptions/sub", control());
+    let got: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    assert_eq!(got["lock_seconds"].as_f64(), Some(7.0), "{got}");
+    assert_eq!(got["max_delivery_count"], 4, "{got}");
+    q.publish(vec![b"provisioned".to_vec()]).await.unwrap();
+    let mut sub = q.subscribe(1).await.unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.body, b"provisioned");
+    m.ack().await.unwrap();
+    // Another start with other settings brings the subscription up to date.
+    s.provision = Some(outpost_mq_servicebus::Provision {
+        lock: Duration::from_secs(12),
+        max_delivery_count: 6,
+    });
+    ServiceBusQueue::connect(s).await.unwrap();
+    let got: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    assert_eq!(got["lock_seconds"].as_f64(), Some(12.0), "{got}");
+    assert_eq!(got["max_delivery_count"], 6, "{got}");
+}
+
+/// A management request signed with the wrong key is refused, and the start says why.
+#[tokio::test]
+async fn provisioning_with_a_wrong_key_is_a_clear_error() {
+    let s = ServiceBusSettings {
+        connection_string: connection_string().replace("SAS_KEY_VALUE", "wrong"),
+        topic: format!("outpost-test-badkey-{}", uuid::Uuid::new_v4().simple()),
+        subscription: "sub".into(),
+        provision: Some(outpost_mq_servicebus::Provision {
+            lock: Duration::from_secs(30),
+            max_delivery_count: 6,
+        }),
+    };
+    match ServiceBusQueue::connect(s).await {
+        Err(QueueError::Broker(m)) => assert!(m.contains("401"), "{m}"),
+        other => panic!("expected a 401, got {other:?}"),
+    }
 }

@@ -357,15 +357,18 @@ async fn servicebus_queues(
     cfg: &Config,
     sb: &outpost_config::mqs::ServiceBusConfig,
 ) -> anyhow::Result<(Arc<dyn Queue>, Arc<dyn Queue>)> {
-    if cfg.mqs_auto_provision {
-        tracing::info!(
-            "Service Bus through a connection string: topics and subscriptions are not created (as upstream); they must exist."
-        );
-    }
+    let provision = cfg
+        .mqs_auto_provision
+        .then_some(outpost_mq_servicebus::Provision {
+            lock: std::time::Duration::from_secs(cfg.delivery_timeout_secs + 10),
+            // Upstream: the retry limit of 5 plus the first delivery.
+            max_delivery_count: 6,
+        });
     let settings = |topic: &str, subscription: &str| outpost_mq_servicebus::ServiceBusSettings {
         connection_string: sb.connection_string.clone(),
         topic: topic.to_string(),
         subscription: subscription.to_string(),
+        provision,
     };
     let d = outpost_mq_servicebus::ServiceBusQueue::connect(settings(
         &sb.delivery_topic,
@@ -453,6 +456,7 @@ async fn publish_queue(p: &outpost_config::mqs::PublishQueue) -> anyhow::Result<
                     connection_string: connection_string.clone(),
                     topic: topic.clone(),
                     subscription: subscription.clone(),
+                    provision: None,
                 },
             )
             .await

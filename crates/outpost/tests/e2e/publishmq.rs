@@ -246,6 +246,7 @@ async fn publish_queue_on_servicebus() {
         connection_string: cs.clone(),
         topic: topic.clone(),
         subscription: "outpost".into(),
+        provision: None,
     })
     .await
     .unwrap();

@@ -171,6 +171,8 @@ pub fn use_servicebus(env: &mut Vec<(&'static str, String)>, id: &str) {
     }
     env.retain(|(k, _)| !k.starts_with("RABBITMQ_"));
     env.extend([
+        // Created above with short locks; provisioning would set them to its own.
+        ("MQS_AUTO_PROVISION", "false".to_string()),
         (
             "AZURE_SERVICEBUS_CONNECTION_STRING",
             format!(
