@@ -7,7 +7,7 @@
 
 use gcloud_googleapis::pubsub::v1::GetSubscriptionRequest;
 use gcloud_googleapis::pubsub::v1::subscriber_client::SubscriberClient;
-use outpost_core::ports::{Queue, QueueError};
+use outpost_core::ports::QueueError;
 use outpost_mq_pubsub::{PubSubQueue, PubSubSettings};
 use std::time::Duration;
 
@@ -97,37 +97,12 @@ async fn without_provisioning_a_missing_topic_is_a_clear_error() {
     PubSubQueue::connect(s).await.unwrap();
 }
 
-/// A message held past its ack deadline is not handed to anyone else (its deadline is
-/// extended); once its holder drops it unsettled, it comes back at once, well before its
-/// deadline.
+/// Ack deadlines are extended while a message is held, and a dropped one comes back at once.
 #[tokio::test]
 async fn held_messages_stay_leased_and_come_back_when_abandoned() {
-    let q = PubSubQueue::connect(settings("lease", Duration::from_secs(10)))
+    let lease = Duration::from_secs(10);
+    let q = PubSubQueue::connect(settings("lease", lease))
         .await
         .unwrap();
-    q.publish(vec![b"slow".to_vec()]).await.unwrap();
-    let mut first = q.subscribe(1).await.unwrap();
-    let held = tokio::time::timeout(Duration::from_secs(15), first.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let mut second = q.subscribe(4).await.unwrap();
-    // Two and a half deadlines: without the extension it would have come back twice.
-    assert!(
-        tokio::time::timeout(Duration::from_secs(25), second.next())
-            .await
-            .is_err(),
-        "a held message was delivered to another consumer"
-    );
-    drop(held);
-    drop(first);
-    let back = tokio::time::timeout(Duration::from_secs(5), second.next())
-        .await
-        .expect("the abandoned message came back before its ack deadline")
-        .unwrap()
-        .unwrap();
-    assert_eq!(back.body, b"slow");
-    assert!(back.redeliveries >= 1);
-    back.ack().await.unwrap();
+    outpost_test_support::queue_suite::held_messages_are_kept_then_handed_back(&q, lease).await;
 }

@@ -80,40 +80,14 @@ async fn without_provisioning_a_missing_queue_is_a_clear_error() {
     }
 }
 
-/// A message held past its visibility timeout is not handed to anyone else (its visibility is
-/// extended); once its holder drops it unsettled, it comes back at once, well before its
-/// timeout.
+/// Visibility is extended while a message is held, and a dropped one comes back at once.
 #[tokio::test]
 async fn held_messages_stay_invisible_and_come_back_when_abandoned() {
-    let q = SqsQueue::connect(settings(&name("vis"), Duration::from_secs(3)))
+    let lease = Duration::from_secs(3);
+    let q = SqsQueue::connect(settings(&name("vis"), lease))
         .await
         .unwrap();
-    q.publish(vec![b"slow".to_vec()]).await.unwrap();
-    let mut first = q.subscribe(1).await.unwrap();
-    let held = tokio::time::timeout(Duration::from_secs(15), first.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let mut second = q.subscribe(4).await.unwrap();
-    // Three visibility timeouts: without the extension it would have come back twice.
-    assert!(
-        tokio::time::timeout(Duration::from_secs(9), second.next())
-            .await
-            .is_err(),
-        "a held message was delivered to another consumer"
-    );
-    // The holder drops it without settling it.
-    drop(held);
-    drop(first);
-    let back = tokio::time::timeout(Duration::from_millis(2500), second.next())
-        .await
-        .expect("the abandoned message came back before its visibility timeout")
-        .unwrap()
-        .unwrap();
-    assert_eq!(back.body, b"slow");
-    assert!(back.redeliveries >= 1);
-    back.ack().await.unwrap();
+    outpost_test_support::queue_suite::held_messages_are_kept_then_handed_back(&q, lease).await;
 }
 
 /// SQS unreachable for a while, with a consumer that resubscribes on every receive error (as

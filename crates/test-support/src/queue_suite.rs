@@ -67,3 +67,36 @@ pub async fn run(queue: &dyn Queue) {
     assert_eq!(m.body, bin);
     m.ack().await.unwrap();
 }
+
+/// A message held past its lease (visibility timeout, ack deadline, lock) is not handed to
+/// another subscription, because its holder keeps extending it; once the holder drops it
+/// unsettled it comes back at once, well before the lease would have run out, counted as a
+/// redelivery. `queue` must be empty, exclusive to the test and leased for `lease`.
+pub async fn held_messages_are_kept_then_handed_back(queue: &dyn Queue, lease: Duration) {
+    queue.publish(vec![b"slow".to_vec()]).await.unwrap();
+    let mut first = queue.subscribe(1).await.unwrap();
+    let held = tokio::time::timeout(Duration::from_secs(15), first.next())
+        .await
+        .expect("the message in time")
+        .unwrap()
+        .unwrap();
+    let mut second = queue.subscribe(4).await.unwrap();
+    // Two and a half leases: without the extension it would have come back at least twice.
+    assert!(
+        tokio::time::timeout(lease * 5 / 2, second.next())
+            .await
+            .is_err(),
+        "a held message was delivered to another consumer"
+    );
+    // The holder drops it without settling it.
+    drop(held);
+    drop(first);
+    let back = tokio::time::timeout(lease * 2 / 3, second.next())
+        .await
+        .expect("the abandoned message came back before its lease ran out")
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.body, b"slow");
+    assert!(back.redeliveries >= 1, "{}", back.redeliveries);
+    back.ack().await.unwrap();
+}

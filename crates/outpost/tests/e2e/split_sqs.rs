@@ -54,7 +54,9 @@ async fn logged(api: &Api, n: usize, within: Duration) -> serde_json::Value {
     }
 }
 
-#[tokio::test]
+// Multi-threaded: `Server::stop` blocks its thread while a service drains, and the services
+// reach moto through this test's proxy, which must keep running meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_services_on_sqs_deliver_retry_log_and_survive_an_outage() {
     let proxy = TcpProxy::start(moto_addr()).await;
     let env = sqs_env(&proxy);
