@@ -324,6 +324,13 @@ async fn idempotency(store: &dyn LogStore, run: &str) {
         attempt_ids(store, &attempt_query(&[&tenant])).await,
         vec![a2.id.clone(), a1.id.clone()]
     );
+    // A status filter sees only the latest version of an updated attempt (a store that keeps
+    // versions must filter after picking the latest, not before).
+    let mut f = attempt_query(&[&tenant]);
+    f.status = Some(AttemptStatus::Failed);
+    assert_eq!(attempt_ids(store, &f).await, vec![a1.id.clone()]);
+    f.status = Some(AttemptStatus::Success);
+    assert_eq!(attempt_ids(store, &f).await, vec![a2.id.clone()]);
 
     // The same attempt twice in one batch: the last one wins, no error.
     let a3 = attempt(
