@@ -37,6 +37,7 @@ use gcloud_pubsub::apiv1::conn_pool::{AUDIENCE, PUBSUB, SCOPES};
 use gcloud_pubsub::client::google_cloud_auth::credentials::CredentialsFile;
 use gcloud_pubsub::client::google_cloud_auth::project::Config as AuthConfig;
 use gcloud_pubsub::client::google_cloud_auth::token::DefaultTokenSourceProvider;
+use outpost_core::error::chain_text;
 use outpost_core::ports::{Queue, QueueError};
 use std::time::Duration;
 
@@ -124,11 +125,9 @@ impl std::fmt::Debug for PubSubQueue {
 /// A broker error naming the call, with the status and its causes.
 fn broker(what: &str, status: &Status) -> QueueError {
     let mut text = format!("Pub/Sub {what}: {:?}: {}", status.code(), status.message());
-    let mut cur = std::error::Error::source(status);
-    while let Some(e) = cur {
+    if let Some(cause) = std::error::Error::source(status) {
         text.push_str(": ");
-        text.push_str(&e.to_string());
-        cur = e.source();
+        text.push_str(&chain_text(cause));
     }
     QueueError::Broker(text)
 }
@@ -173,17 +172,11 @@ async fn connect(s: &PubSubSettings) -> Result<ConnectionManager, QueueError> {
     ConnectionManager::new(2, PUBSUB, &audience, &environment, &options)
         .await
         .map_err(|e| {
-            let mut text = format!(
-                "cannot connect to Pub/Sub ({}): {e}",
-                s.emulator.as_deref().unwrap_or(PUBSUB)
-            );
-            let mut cur = std::error::Error::source(&e);
-            while let Some(c) = cur {
-                text.push_str(": ");
-                text.push_str(&c.to_string());
-                cur = c.source();
-            }
-            QueueError::Broker(text)
+            QueueError::Broker(format!(
+                "cannot connect to Pub/Sub ({}): {}",
+                s.emulator.as_deref().unwrap_or(PUBSUB),
+                chain_text(&e)
+            ))
         })
 }
 

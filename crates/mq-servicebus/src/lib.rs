@@ -116,14 +116,10 @@ fn emulator(cs: &str) -> bool {
 
 /// A broker error naming the operation, with the causes.
 pub(crate) fn broker(what: &str, e: &(dyn std::error::Error + 'static)) -> QueueError {
-    let mut text = format!("Service Bus {what}: {e}");
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        cur = s.source();
-    }
-    QueueError::Broker(text)
+    QueueError::Broker(format!(
+        "Service Bus {what}: {}",
+        outpost_core::error::chain_text(e)
+    ))
 }
 
 /// Whether an attach failed because the entity does not exist.

@@ -28,6 +28,7 @@ use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
     SendMessageBatchRequestEntry,
 };
+use outpost_core::error::chain_text;
 use outpost_core::ports::{Acker, Message, Queue, QueueError, Subscription};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -92,15 +93,8 @@ impl std::fmt::Debug for SqsQueue {
     }
 }
 
-fn broker(what: &str, e: impl std::error::Error) -> QueueError {
-    let mut text = format!("SQS {what}: {e}");
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        cur = s.source();
-    }
-    QueueError::Broker(text)
+fn broker(what: &str, e: impl std::error::Error + 'static) -> QueueError {
+    QueueError::Broker(format!("SQS {what}: {}", chain_text(&e)))
 }
 
 /// A client for `s` (region, endpoint, credentials). Every call is bounded: 5 s to connect, one
