@@ -6,19 +6,31 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_outpost");
 
-/// A free loopback port, never one this test process handed out before (the kernel may give
-/// the same free port to two probes in a row).
+/// A free loopback port below the kernel's ephemeral range (32768+), so an outgoing connection
+/// cannot take it between this probe and the server's bind; never one this test process
+/// handed out before. Other test processes probe the same range, so `Server::start` still
+/// retries on a port found in use.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::{Mutex, OnceLock};
     static GIVEN: OnceLock<Mutex<std::collections::HashSet<u16>>> = OnceLock::new();
+    static SEQ: AtomicU32 = AtomicU32::new(0);
     let given = GIVEN.get_or_init(Default::default);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let mut x = nanos ^ std::process::id().wrapping_mul(2_654_435_761);
     loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if given.lock().unwrap().insert(port) {
+        // xorshift over a per-process seed: test processes started together probe apart.
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x = x.wrapping_add(SEQ.fetch_add(1, Ordering::Relaxed));
+        let port = 20_000 + (x % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && given.lock().unwrap().insert(port)
+        {
             return port;
         }
     }
@@ -46,16 +58,29 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts `outpost serve` on a free API port and waits (20 s at most) for `/healthz`.
+    /// A port another test took first is retried on a new one; any other failure panics with
+    /// the exit status and the end of the server's log.
     pub async fn start(env: &[(&str, &str)]) -> Server {
+        for _ in 0..5 {
+            match Self::try_start(env).await {
+                Ok(server) => return server,
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("server did not become healthy:\n{log}"),
+            }
+        }
+        panic!("server did not become healthy: every API port tried was in use");
+    }
+
+    async fn try_start(env: &[(&str, &str)]) -> Result<Server, String> {
         let port = free_port().to_string();
         let mut all = env.to_vec();
         all.push(("API_PORT", &port));
         // Logs go to a file per server for post-mortems: $TMPDIR/outpost-e2e-<port>.log
         let log = std::env::temp_dir().join(format!("outpost-e2e-{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
-        let log_path = log.clone();
         let err = out.try_clone().unwrap();
-        let child = base_cmd(&["serve"], &all)
+        let mut child = base_cmd(&["serve"], &all)
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err))
             .spawn()
@@ -66,15 +91,28 @@ impl Server {
             if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
                 && r.status() == 200
             {
-                break;
+                return Ok(Server { child, base, log });
             }
-            assert!(Instant::now() < deadline, "server did not become healthy");
+            let exited = child.try_wait().unwrap();
+            if exited.is_some() || Instant::now() >= deadline {
+                if exited.is_none() {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                return Err(format!(
+                    "{} (log {}):\n{}",
+                    match exited {
+                        Some(s) => format!("exited with {s}"),
+                        None => "still not healthy after 20 s".to_string(),
+                    },
+                    log.display(),
+                    tail.join("\n")
+                ));
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Server {
-            child,
-            base,
-            log: log_path,
         }
     }
 
