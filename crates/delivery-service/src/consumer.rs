@@ -1,13 +1,18 @@
-//! The deliverymq consumer: pulls tasks with at most `DELIVERY_MAX_CONCURRENCY` in flight,
-//! acks or nacks each as [`Deliverer::deliver_one`] decides, and on shutdown stops pulling and
-//! lets in-flight deliveries finish (the loop is [`outpost_runtime::consume`]).
+//! The deliverymq consumer: pulls messages with at most `DELIVERY_MAX_CONCURRENCY` in flight,
+//! and as many deliveries running at once. A message carries one task or, when the publisher
+//! packed several (`outpost_mq::Combining`), a list of them: its tasks run side by side and
+//! it is acked once every one is done, nacked if any is not (a redelivery skips the tasks
+//! already done through their idempotency keys). On shutdown it stops pulling and lets
+//! in-flight deliveries finish (the loop is [`outpost_runtime::consume`]).
 
 use crate::deliver::{Deliverer, Outcome};
 use outpost_core::event::DeliveryTask;
 use outpost_core::health::Health;
-use outpost_core::ports::Queue;
+use outpost_core::ports::{Queue, decode_items};
 use outpost_runtime::consume::{Consumer, Settle};
 use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// Health worker name, as upstream.
@@ -28,20 +33,56 @@ pub async fn run(
         concurrency,
         grace,
     };
+    // Deliveries running at once, whatever the number of tasks per message.
+    let slots = Arc::new(Semaphore::new(concurrency.max(1)));
     outpost_runtime::consume::run(queue, consumer, health, shutdown, move |body| {
         let d = deliverer.clone();
+        let slots = slots.clone();
         async move {
-            match serde_json::from_slice::<DeliveryTask>(&body) {
-                Ok(task) => match d.deliver_one(task).await {
-                    Outcome::Ack => Settle::Ack,
-                    Outcome::Nack => Settle::Nack,
-                },
+            let tasks = match decode_items::<DeliveryTask>(&body) {
+                Ok(tasks) => tasks,
                 Err(e) => {
                     tracing::error!(error = %e, "Undecodable delivery task.");
-                    Settle::Nack
+                    return Settle::Nack;
                 }
+            };
+            if deliver_all(d, slots, tasks).await {
+                Settle::Ack
+            } else {
+                Settle::Nack
             }
         }
     })
     .await;
+}
+
+/// Runs `tasks`, each with a delivery slot; true when every one may be acked. The tasks of a
+/// packed message run as tasks of their own (aborted if the message is given up).
+async fn deliver_all(d: Arc<Deliverer>, slots: Arc<Semaphore>, tasks: Vec<DeliveryTask>) -> bool {
+    if let [_] = tasks.as_slice() {
+        let Ok(_slot) = slots.acquire().await else {
+            return false;
+        };
+        let mut tasks = tasks;
+        return match tasks.pop() {
+            Some(task) => d.deliver_one(task).await == Outcome::Ack,
+            None => true,
+        };
+    }
+    let mut set = JoinSet::new();
+    for task in tasks {
+        let d = d.clone();
+        let slots = slots.clone();
+        set.spawn(async move {
+            let Ok(_slot) = slots.acquire_owned().await else {
+                return Outcome::Nack;
+            };
+            d.deliver_one(task).await
+        });
+    }
+    let mut all_done = true;
+    while let Some(outcome) = set.join_next().await {
+        all_done &= matches!(outcome, Ok(Outcome::Ack));
+    }
+    all_done
 }

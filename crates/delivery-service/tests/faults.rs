@@ -395,3 +395,58 @@ async fn manual_success_cancels_the_pending_retry() {
         "pending retry cancelled"
     );
 }
+
+/// A packed deliverymq message (several tasks, as `outpost_mq::Combining` publishes them):
+/// its tasks are all delivered; one that cannot be done nacks the whole message, and the
+/// redeliveries do not send the others again.
+#[tokio::test]
+async fn packed_tasks_run_together_and_a_nack_redelivers_without_duplicates() {
+    let rx = Receiver::start().await;
+    let r = rig(allow_local(), 1024, Duration::from_secs(5)).await;
+    dest(&r, "a", &format!("{}/a", rx.base)).await;
+    dest(&r, "b", &format!("{}/b", rx.base)).await;
+    let Rig { d, mut logs, .. } = r;
+    let deliverymq = Arc::new(outpost_mq::MemoryQueue::new("deliverymq", 100));
+    // "gone" was never created: its task is nacked each time.
+    let bodies: Vec<Vec<u8>> = ["a", "b", "gone"]
+        .iter()
+        .map(|id| serde_json::to_vec(&task(id, 1, true)).unwrap())
+        .collect();
+    deliverymq
+        .publish(vec![pack_items(bodies.iter().map(Vec::as_slice))])
+        .await
+        .unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let consumer = tokio::spawn(outpost_delivery::consumer::run(
+        deliverymq.clone(),
+        Arc::new(d),
+        4,
+        Duration::from_secs(1),
+        outpost_core::health::Health::new(),
+        stop.clone(),
+    ));
+    rx.wait_for("/a", 1, Duration::from_secs(5)).await;
+    rx.wait_for("/b", 1, Duration::from_secs(5)).await;
+    // The memory queue redelivers a nacked message at once, up to its delivery limit.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rx.on("/a").len(), 1, "a was sent again on redelivery");
+    assert_eq!(rx.on("/b").len(), 1, "b was sent again on redelivery");
+    let mut logged = Vec::new();
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(300), logs.next()).await
+    {
+        logged.extend(decode_items::<LogEntry>(&m.body).unwrap());
+        m.ack().await.unwrap();
+    }
+    let mut dests: Vec<String> = logged
+        .iter()
+        .map(|e| e.attempt.destination_id.clone())
+        .collect();
+    dests.sort();
+    assert_eq!(
+        dests,
+        vec!["a", "b"],
+        "one attempt each, none for the missing one"
+    );
+    stop.cancel();
+    consumer.await.unwrap();
+}

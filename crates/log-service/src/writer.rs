@@ -1,9 +1,11 @@
-//! The batch writer: logmq messages to log store batches, ack after commit.
+//! The batch writer: logmq messages to log store batches, ack after commit. A message holds one
+//! entry, or several when the delivery service packed them (`outpost_mq::Combining`); the
+//! batch size counts entries.
 
 use crate::alerts::Alerter;
 use outpost_core::event::LogEntry;
 use outpost_core::health::Health;
-use outpost_core::ports::{LogStore, Message, Queue};
+use outpost_core::ports::{LogStore, Message, Queue, decode_items};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +34,10 @@ pub async fn run(
     health.set(WORKER, true);
     let mut failures = 0u32;
     while !shutdown.is_cancelled() {
-        let mut sub = match queue.subscribe(settings.size.min(10_000)).await {
+        // Messages may carry many entries each: a quarter of the batch size in messages keeps
+        // batches full without holding a backlog's worth of entries in memory.
+        let prefetch = (settings.size / 4).clamp(16, 10_000);
+        let mut sub = match queue.subscribe(prefetch).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "Cannot subscribe to logmq.");
@@ -45,7 +50,7 @@ pub async fn run(
             }
         };
         'batches: loop {
-            let mut batch: Vec<(LogEntry, Message)> = Vec::with_capacity(settings.size);
+            let mut batch = Batch::default();
             // Wait for the first entry without a deadline.
             let first = tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -57,7 +62,9 @@ pub async fn run(
                 _ => break 'batches,
             }
             let deadline = tokio::time::Instant::now() + settings.threshold;
-            while batch.len() < settings.size {
+            // The broker sends no more than `prefetch` unacked messages: with them all in hand,
+            // waiting longer only delays the write.
+            while batch.entries.len() < settings.size && batch.messages.len() < prefetch {
                 let next = tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tokio::time::sleep_until(deadline) => break,
@@ -73,7 +80,7 @@ pub async fn run(
             }
             if shutdown.is_cancelled() && !batch.is_empty() {
                 tracing::info!(
-                    entries = batch.len(),
+                    entries = batch.entries.len(),
                     "Writing the batch in hand before stopping."
                 );
             }
@@ -92,11 +99,27 @@ pub async fn run(
     }
 }
 
+/// Entries to write, and the messages to settle once they are.
+#[derive(Default)]
+struct Batch {
+    entries: Vec<LogEntry>,
+    messages: Vec<Message>,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+}
+
 /// Decodes a message into the batch; an undecodable one is nacked (dead-lettered by the
 /// broker's delivery limit) rather than blocking the batch.
-async fn push(batch: &mut Vec<(LogEntry, Message)>, m: Message) {
-    match serde_json::from_slice::<LogEntry>(&m.body) {
-        Ok(e) => batch.push((e, m)),
+async fn push(batch: &mut Batch, m: Message) {
+    match decode_items::<LogEntry>(&m.body) {
+        Ok(entries) => {
+            batch.entries.extend(entries);
+            batch.messages.push(m);
+        }
         Err(err) => {
             tracing::error!(error = %err, "Undecodable log entry.");
             let _ = m.nack().await;
@@ -111,11 +134,11 @@ async fn push(batch: &mut Vec<(LogEntry, Message)>, m: Message) {
 async fn write(
     store: &dyn LogStore,
     alerter: Option<&Alerter>,
-    batch: Vec<(LogEntry, Message)>,
+    batch: Batch,
     health: &Health,
     shutdown: &CancellationToken,
 ) -> bool {
-    let (entries, messages): (Vec<LogEntry>, Vec<Message>) = batch.into_iter().unzip();
+    let Batch { entries, messages } = batch;
     // One span per traced attempt, a child of its delivery, open until the batch commits.
     let spans: Vec<tracing::Span> = entries
         .iter()

@@ -124,6 +124,15 @@ impl Infra {
                     Arc::new(outpost_mq::MemoryQueue::new("logmq", MEMORY_QUEUE_CAPACITY)),
                 ),
             };
+        // Concurrent publishes share broker messages (group commit), on every backend.
+        let deliverymq: Arc<dyn Queue> = Arc::new(outpost_mq::Combining::new(
+            deliverymq,
+            outpost_mq::CombineLimits::DELIVERY,
+        ));
+        let logmq: Arc<dyn Queue> = Arc::new(outpost_mq::Combining::new(
+            logmq,
+            outpost_mq::CombineLimits::LOG,
+        ));
         let (log_store, postgres) = log_store(cfg).await?;
         let publishmq = match &cfg.publish_queue {
             Some(p) if cfg.service.runs_api() => Some(publish_queue(p).await?),

@@ -1,6 +1,10 @@
 //! The internal queue port (deliverymq, logmq): durable publish with confirmation, and a
 //! subscription that hands out messages to ack (done) or nack (redeliver later).
 //! Implemented in `outpost-mq` for RabbitMQ and in memory.
+//!
+//! A message body is one JSON object (a task, a log entry), or, when publishers' bodies were
+//! packed together to save broker work (`outpost_mq::Combining`), a JSON array of them;
+//! [`decode_items`] reads both.
 
 /// A queue failure.
 #[derive(Debug, thiserror::Error)]
@@ -78,4 +82,65 @@ pub trait Queue: Send + Sync + 'static {
     async fn publish(&self, bodies: Vec<Vec<u8>>) -> Result<(), QueueError>;
     /// Subscribes with at most `prefetch` unsettled messages outstanding.
     async fn subscribe(&self, prefetch: usize) -> Result<Box<dyn Subscription>, QueueError>;
+}
+
+/// The items of a message body: a JSON array of `T`, or one `T` (upstream's shape, and what a
+/// message carrying a single item always looks like).
+pub fn decode_items<T: serde::de::DeserializeOwned>(body: &[u8]) -> serde_json::Result<Vec<T>> {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => serde_json::from_slice(body),
+        _ => serde_json::from_slice(body).map(|one| vec![one]),
+    }
+}
+
+/// Packs JSON bodies into one: the body itself when there is one, else a JSON array of them
+/// (each body must be one JSON value, which it is when it came from `serde_json`).
+pub fn pack_items<'a>(bodies: impl ExactSizeIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut bodies = bodies.peekable();
+    if bodies.len() == 1 {
+        return bodies.next().map(<[u8]>::to_vec).unwrap_or_default();
+    }
+    let mut out = Vec::new();
+    out.push(b'[');
+    let mut first = true;
+    for b in bodies {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(b);
+    }
+    out.push(b']');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct T {
+        n: u32,
+    }
+
+    #[test]
+    fn one_object_or_an_array() {
+        assert_eq!(decode_items::<T>(br#"{"n":1}"#).unwrap(), vec![T { n: 1 }]);
+        assert_eq!(
+            decode_items::<T>(b" \n[{\"n\":1},{\"n\":2}]").unwrap(),
+            vec![T { n: 1 }, T { n: 2 }]
+        );
+        assert!(decode_items::<T>(b"[1]").is_err());
+        assert!(decode_items::<T>(b"").is_err());
+    }
+
+    #[test]
+    fn packing_round_trips_and_keeps_a_single_body_as_is() {
+        let one: Vec<&[u8]> = vec![br#"{"n":7}"#];
+        assert_eq!(pack_items(one.into_iter()), br#"{"n":7}"#.to_vec());
+        let many: Vec<&[u8]> = vec![br#"{"n":1}"#, br#"{"n":2}"#, br#"{"n":3}"#];
+        let packed = pack_items(many.into_iter());
+        assert_eq!(packed, br#"[{"n":1},{"n":2},{"n":3}]"#.to_vec());
+        assert_eq!(decode_items::<T>(&packed).unwrap().len(), 3);
+    }
 }
