@@ -1,5 +1,5 @@
-//! The deliverymq consumer: pulls messages with at most `DELIVERY_MAX_CONCURRENCY` in flight,
-//! and as many deliveries running at once. A message carries one task or, when the publisher
+//! The deliverymq consumer: at most `DELIVERY_MAX_CONCURRENCY` deliveries running at once,
+//! from twice as many messages in hand. A message carries one task or, when the publisher
 //! packed several (`outpost_mq::Combining`), a list of them: its tasks run side by side and
 //! it is acked once every one is done, nacked if any is not (a redelivery skips the tasks
 //! already done through their idempotency keys). On shutdown it stops pulling and lets
@@ -30,7 +30,9 @@ pub async fn run(
     let consumer = Consumer {
         worker: WORKER,
         queue: "deliverymq",
-        concurrency,
+        // Twice as many messages as deliveries: a message held by one slow task (packed
+        // with others already done) must not keep the process from pulling more work.
+        concurrency: concurrency.max(1) * 2,
         grace,
     };
     // Deliveries running at once, whatever the number of tasks per message.

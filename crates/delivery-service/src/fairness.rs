@@ -1,11 +1,19 @@
 //! Isolation between destinations: one slow or hanging endpoint must not take every delivery
-//! slot of the process. A destination whose deliveries are in flight for longer than
-//! [`SLOW_AFTER`] may hold at most `slow_cap` slots once half of the process' slots are busy;
-//! a task that would exceed that is deferred (rescheduled, without counting as an attempt, for
+//! slot of the process.
+//! - A destination whose deliveries are in flight for longer than [`SLOW_AFTER`], or whose last
+//!   delivery took that long (remembered for [`REMEMBER_SLOW`], so that a slow endpoint
+//!   answering a whole wave at once is not taken for a fast one when the next wave starts),
+//!   may hold at most `slow_cap` slots once half of the process' slots are busy.
+//! - No destination suspect of being slow (none of its deliveries ended quickly in the last
+//!   tenth of [`SLOW_AFTER`], and one has been in flight that long) may hold more than half
+//!   of the slots while others have
+//!   deliveries in flight: before its slowness shows, a new slow endpoint could otherwise
+//!   fill the process within the first second.
+//!
+//! A task that would exceed that is deferred (rescheduled, without counting as an attempt, for
 //! its turn at the rate the destination is being served) so its slot goes to the other
-//! destinations. A fast destination is never capped,
-//! so one busy healthy endpoint can still use the whole process, and a lone slow one can use
-//! half of it.
+//! destinations. A destination alone in the process is never capped, so one busy endpoint can
+//! still use the whole process.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,14 +22,23 @@ use std::time::{Duration, Instant};
 /// In-flight age from which a destination counts as slow.
 pub const SLOW_AFTER: Duration = Duration::from_secs(1);
 
+/// How long a destination whose delivery took [`SLOW_AFTER`] or more is still treated as slow
+/// with nothing in flight (a fast delivery ends it sooner).
+pub const REMEMBER_SLOW: Duration = Duration::from_secs(30);
+
 #[derive(Default)]
 struct Slots {
     next: u64,
     started: HashMap<u64, Instant>,
+    /// How long the last completed delivery took, and when it ended.
+    last_done: Option<(Duration, Instant)>,
     /// When the next deferred task of this destination should come back: deferred tasks are
     /// spread at the rate the destination is served, so each is deferred about once.
     next_due: Option<Instant>,
 }
+
+/// Destinations tracked before those with nothing in flight and no recent slowness are pruned.
+const PRUNE_FROM: usize = 1024;
 
 /// Shortest deferral.
 pub const MIN_DEFER: Duration = Duration::from_secs(1);
@@ -40,6 +57,8 @@ pub struct Fairness {
 struct State {
     total: usize,
     by_dest: HashMap<String, Slots>,
+    /// Destinations tracked before idle ones are forgotten.
+    prune_at: usize,
 }
 
 /// A held slot; released on drop.
@@ -51,16 +70,55 @@ pub struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        let now = Instant::now();
         let mut guard = self.owner.lock();
         let state = &mut *guard;
-        if let Some(s) = state.by_dest.get_mut(&self.dest) {
-            if s.started.remove(&self.id).is_some() {
-                state.total = state.total.saturating_sub(1);
-            }
-            if s.started.is_empty() {
-                state.by_dest.remove(&self.dest);
-            }
+        if let Some(s) = state.by_dest.get_mut(&self.dest)
+            && let Some(started) = s.started.remove(&self.id)
+        {
+            state.total = state.total.saturating_sub(1);
+            s.last_done = Some((now.saturating_duration_since(started), now));
         }
+    }
+}
+
+impl Slots {
+    /// How long this destination takes per delivery when it counts as slow at `now`.
+    fn slowness(&self, now: Instant, slow_after: Duration) -> Option<Duration> {
+        let age = self
+            .started
+            .values()
+            .min()
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(*t));
+        let took = age.max(self.recent(now).unwrap_or(Duration::ZERO));
+        (took >= slow_after).then_some(took)
+    }
+
+    /// How long the last delivery took, if it ended within [`REMEMBER_SLOW`].
+    fn recent(&self, now: Instant) -> Option<Duration> {
+        self.last_done
+            .filter(|(_, at)| now.saturating_duration_since(*at) < REMEMBER_SLOW)
+            .map(|(took, _)| took)
+    }
+
+    /// Not suspect of being slow: within the last tenth of the slowness threshold, a delivery
+    /// of it started (a burst of new work) or one ended quickly (it keeps answering).
+    fn fast_so_far(&self, now: Instant, slow_after: Duration) -> bool {
+        let lately = slow_after / 10;
+        let oldest = self
+            .started
+            .values()
+            .min()
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(*t));
+        oldest < lately
+            || self.last_done.is_some_and(|(took, at)| {
+                took < slow_after && now.saturating_duration_since(at) < lately
+            })
+    }
+
+    /// Whether it is worth remembering at `now`.
+    fn active(&self, now: Instant) -> bool {
+        !self.started.is_empty() || self.recent(now).is_some()
     }
 }
 
@@ -88,26 +146,35 @@ impl Fairness {
 
     /// A slot for `dest` at `now`, or, when the destination is slow and at its cap, how long to
     /// defer the task: its turn at the rate the destination is served (its oldest delivery's
-    /// age spread over the deliveries it has in flight), at least [`MIN_DEFER`].
+    /// age, or its last delivery's duration, spread over the deliveries it has in flight), at
+    /// least [`MIN_DEFER`].
     pub fn try_acquire(self: &Arc<Self>, dest: &str, now: Instant) -> Result<Slot, Duration> {
         let mut guard = self.lock();
         let state = &mut *guard;
         let busy = state.total >= self.busy_from;
+        if state.by_dest.len() > state.prune_at.max(PRUNE_FROM) {
+            // Forget destinations idle for a while; next time when twice as many are tracked.
+            state.by_dest.retain(|_, s| s.active(now));
+            state.prune_at = state.by_dest.len() * 2;
+        }
+        let total = state.total;
         let slots = state.by_dest.entry(dest.to_string()).or_default();
-        if busy && slots.started.len() >= self.slow_cap {
-            let age = slots
-                .started
-                .values()
-                .min()
-                .map_or(Duration::ZERO, |t| now.saturating_duration_since(*t));
-            if age >= self.slow_after {
-                // It completes about `in flight` deliveries per `age`.
-                let in_flight = u32::try_from(slots.started.len()).unwrap_or(u32::MAX);
-                let spacing = age / in_flight.max(1);
-                let due = slots.next_due.unwrap_or(now).max(now + MIN_DEFER);
-                slots.next_due = Some(due + spacing);
-                return Err((due - now).min(MAX_DEFER));
-            }
+        let mine = slots.started.len();
+        let slowness = slots.slowness(now, self.slow_after);
+        // Capped: slow, at its cap, with the process busy; or holding half the process while
+        // other destinations have deliveries in flight (before its slowness shows, a new slow
+        // endpoint could otherwise take every slot within the first second).
+        let capped = (busy && mine >= self.slow_cap && slowness.is_some())
+            || (total > mine && mine >= self.busy_from && !slots.fast_so_far(now, self.slow_after));
+        if capped {
+            // It completes about `in flight` deliveries per `took`, and at least its cap's
+            // worth (with fewer in flight it is not capped).
+            let took = slowness.unwrap_or(self.slow_after);
+            let in_flight = u32::try_from(mine.max(self.slow_cap)).unwrap_or(u32::MAX);
+            let spacing = took / in_flight.max(1);
+            let due = slots.next_due.unwrap_or(now).max(now + MIN_DEFER);
+            slots.next_due = Some(due + spacing);
+            return Err((due - now).min(MAX_DEFER));
         }
         let id = slots.next;
         slots.next += 1;
@@ -174,6 +241,56 @@ mod tests {
         slow.truncate(1);
         assert!(f.try_acquire("slow", later).is_ok());
         drop(fast);
+    }
+
+    #[test]
+    fn no_destination_holds_more_than_half_while_others_are_in_flight() {
+        let f = Fairness::new(2, 8);
+        let t0 = Instant::now();
+        let other = f.try_acquire("other", t0).unwrap();
+        let held: Vec<_> = (0..4).map(|_| f.try_acquire("new", t0).unwrap()).collect();
+        // A burst of new work is not suspect yet.
+        let burst = f.try_acquire("new", t0).unwrap();
+        // 200 ms later, with nothing delivered, it is: half of 8 is its limit.
+        let later = t0 + Duration::from_millis(200);
+        assert!(
+            f.try_acquire("new", later).is_err(),
+            "half of 8 is its limit"
+        );
+        drop(other);
+        assert!(
+            f.try_acquire("new", later).is_ok(),
+            "alone it may use the rest"
+        );
+        drop((held, burst));
+    }
+
+    #[test]
+    fn a_slow_destination_is_remembered_after_its_deliveries_end() {
+        let f = Fairness::with_threshold(1, 4, Duration::from_millis(30));
+        let now = Instant::now();
+        let busy: Vec<_> = (0..2)
+            .map(|_| f.try_acquire("fast", now).unwrap())
+            .collect();
+        // A delivery of 40 ms (slow here) ends: nothing of "slow" is in flight any more.
+        let slot = f.try_acquire("slow", Instant::now()).unwrap();
+        std::thread::sleep(Duration::from_millis(40));
+        drop(slot);
+        // The next wave: under the cap it still gets a slot; at the cap, with the process
+        // busy, the task is deferred although no delivery of it has been in flight for long.
+        let t = Instant::now();
+        let held = f.try_acquire("slow", t).unwrap();
+        let wait = f.try_acquire("slow", t).err().expect("deferred");
+        assert!(wait >= MIN_DEFER);
+        // A fast delivery ends the slowness.
+        drop(held);
+        let quick = f.try_acquire("slow", Instant::now()).unwrap();
+        drop(quick);
+        let again: Vec<_> = (0..2)
+            .map(|_| f.try_acquire("slow", Instant::now()))
+            .collect();
+        assert!(again.iter().all(Result::is_ok), "fast again: never capped");
+        drop(busy);
     }
 
     #[test]

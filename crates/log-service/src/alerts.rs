@@ -9,6 +9,7 @@ use outpost_core::ports::{AlertState, DestinationLookup, TenantStore};
 use outpost_core::time::{format_rfc3339_nano, now_ms};
 use outpost_opevents::Emitter;
 use serde_json::{Value, json};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,6 +75,37 @@ impl Alerter {
             || self.settings.exhausted_window.is_some()
             || self.emitter.enabled("attempt.success")
             || self.emitter.enabled("attempt.failed")
+    }
+
+    /// Evaluates a persisted batch in order. A destination's failure count is reset once for
+    /// a run of successes (a second reset with no failure in between changes nothing), so a
+    /// batch of a healthy destination's successes costs one Redis round trip, not one each.
+    pub async fn evaluate_batch(&self, entries: &[LogEntry]) -> Result<(), AlertError> {
+        let success_events = self.emitter.enabled("attempt.success");
+        let mut reset: HashSet<(&str, &str)> = HashSet::new();
+        for entry in entries {
+            let a = &entry.attempt;
+            let key = (a.tenant_id.as_str(), a.destination_id.as_str());
+            match a.status {
+                AttemptStatus::Success if !success_events => {
+                    if reset.insert(key) && self.settings.consecutive_failure_count.is_some() {
+                        self.state
+                            .reset(&a.tenant_id, &a.destination_id)
+                            .await
+                            .map_err(err)?;
+                    }
+                }
+                AttemptStatus::Success => {
+                    reset.insert(key);
+                    self.evaluate(entry).await?;
+                }
+                AttemptStatus::Failed => {
+                    reset.remove(&key);
+                    self.evaluate(entry).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Evaluates one persisted entry.

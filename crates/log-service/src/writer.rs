@@ -173,16 +173,14 @@ async fn write(
                     );
                 }
                 tracing::debug!(entries = entries.len(), "Log batch written.");
-                if let Some(a) = alerter.filter(|a| a.active()) {
-                    for e in &entries {
-                        if let Err(err) = a.evaluate(e).await {
-                            // The batch is stored; redelivery re-evaluates only the entries
-                            // not yet marked processed.
-                            tracing::error!(error = %err, "Alert evaluation failed; the batch will be redelivered.");
-                            settle_all(messages, false).await;
-                            return !shutdown.is_cancelled();
-                        }
-                    }
+                if let Some(a) = alerter.filter(|a| a.active())
+                    && let Err(err) = a.evaluate_batch(&entries).await
+                {
+                    // The batch is stored; redelivery re-evaluates only the entries not yet
+                    // marked processed.
+                    tracing::error!(error = %err, "Alert evaluation failed; the batch will be redelivered.");
+                    settle_all(messages, false).await;
+                    return !shutdown.is_cancelled();
                 }
                 if failures > 0 {
                     tracing::info!(entries = entries.len(), "Log store back; batch written.");
