@@ -170,11 +170,15 @@ impl Deliverer {
     /// Puts `task` back on the retry schedule `after` from now without attempting it (its
     /// destination is saturated). `Nack` when the schedule cannot take it.
     pub async fn defer(&self, task: &DeliveryTask, after: Duration) -> Outcome {
+        // Unique per deferral: the same task deferred again while the retry monitor has yet to
+        // complete its previous entry would otherwise be deleted by that completion (same id,
+        // same payload), and lost.
         let id = format!(
-            "{}:defer:{}{}",
+            "{}:defer:{}{}:{}",
             retry_id(&task.event.id, &task.destination_id),
             task.attempt,
-            if task.manual { ":manual" } else { "" }
+            if task.manual { ":manual" } else { "" },
+            self.idgen.attempt()
         );
         let due = now_ms() + chrono::Duration::from_std(after).unwrap_or_default();
         let scheduled = match serde_json::to_vec(task) {

@@ -450,3 +450,36 @@ async fn packed_tasks_run_together_and_a_nack_redelivers_without_duplicates() {
     stop.cancel();
     consumer.await.unwrap();
 }
+
+/// A task deferred again while the retry monitor has not yet completed the entry that brought
+/// it back must survive that completion (it once shared the entry's id and payload, so the
+/// completion deleted it and the task was lost).
+#[tokio::test]
+async fn a_task_deferred_again_survives_the_completion_of_its_previous_entry() {
+    let r = rig(allow_local(), 1024, Duration::from_secs(5)).await;
+    let t = task("d", 1, true);
+    assert_eq!(r.d.defer(&t, Duration::ZERO).await, Outcome::Ack);
+    let far = now_ms() + chrono::Duration::seconds(60);
+    let first = r
+        .scheduler
+        .claim_due(far, 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    // The monitor published it; the delivery service defers it again before the monitor
+    // completes the first entry.
+    assert_eq!(r.d.defer(&t, Duration::ZERO).await, Outcome::Ack);
+    r.scheduler.complete(&first).await.unwrap();
+    let again = r
+        .scheduler
+        .claim_due(far, 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.len(),
+        1,
+        "the second deferral was deleted with the first"
+    );
+    let back: DeliveryTask = serde_json::from_slice(&again[0].payload).unwrap();
+    assert_eq!(back, t);
+}
