@@ -5,15 +5,15 @@
 //!   answering a whole wave at once is not taken for a fast one when the next wave starts),
 //!   may hold at most `slow_cap` slots once half of the process' slots are busy.
 //! - No destination suspect of being slow (none of its deliveries ended quickly in the last
-//!   tenth of [`SLOW_AFTER`], and one has been in flight that long) may hold more than half
-//!   of the slots while others have
-//!   deliveries in flight: before its slowness shows, a new slow endpoint could otherwise
-//!   fill the process within the first second.
+//!   tenth of [`SLOW_AFTER`]) may hold more than half of the slots: before its slowness
+//!   shows, a new slow endpoint could otherwise fill the process within the first second
+//!   (the tasks of other destinations waiting for a slot are not seen here). Such a task is
+//!   deferred by a tenth of [`SLOW_AFTER`] only, as the destination may well be fast.
 //!
 //! A task that would exceed that is deferred (rescheduled, without counting as an attempt, for
 //! its turn at the rate the destination is being served) so its slot goes to the other
-//! destinations. A destination alone in the process is never capped, so one busy endpoint can
-//! still use the whole process.
+//! destinations. A fast destination is never capped, so one busy endpoint can still use the
+//! whole process.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -101,19 +101,12 @@ impl Slots {
             .map(|(took, _)| took)
     }
 
-    /// Not suspect of being slow: within the last tenth of the slowness threshold, a delivery
-    /// of it started (a burst of new work) or one ended quickly (it keeps answering).
+    /// Not suspect of being slow: one of its deliveries ended quickly within the last tenth
+    /// of the slowness threshold (it keeps answering).
     fn fast_so_far(&self, now: Instant, slow_after: Duration) -> bool {
-        let lately = slow_after / 10;
-        let oldest = self
-            .started
-            .values()
-            .min()
-            .map_or(Duration::ZERO, |t| now.saturating_duration_since(*t));
-        oldest < lately
-            || self.last_done.is_some_and(|(took, at)| {
-                took < slow_after && now.saturating_duration_since(at) < lately
-            })
+        self.last_done.is_some_and(|(took, at)| {
+            took < slow_after && now.saturating_duration_since(at) < slow_after / 10
+        })
     }
 
     /// Whether it is worth remembering at `now`.
@@ -157,16 +150,19 @@ impl Fairness {
             state.by_dest.retain(|_, s| s.active(now));
             state.prune_at = state.by_dest.len() * 2;
         }
-        let total = state.total;
         let slots = state.by_dest.entry(dest.to_string()).or_default();
         let mine = slots.started.len();
         let slowness = slots.slowness(now, self.slow_after);
         // Capped: slow, at its cap, with the process busy; or holding half the process while
         // other destinations have deliveries in flight (before its slowness shows, a new slow
         // endpoint could otherwise take every slot within the first second).
-        let capped = (busy && mine >= self.slow_cap && slowness.is_some())
-            || (total > mine && mine >= self.busy_from && !slots.fast_so_far(now, self.slow_after));
-        if capped {
+        if slowness.is_none() && mine >= self.busy_from && !slots.fast_so_far(now, self.slow_after)
+        {
+            // Not known to be slow yet: look again shortly, when it has answered or shown
+            // its slowness.
+            return Err((self.slow_after / 10).max(Duration::from_millis(10)));
+        }
+        if busy && mine >= self.slow_cap && slowness.is_some() {
             // It completes about `in flight` deliveries per `took`, and at least its cap's
             // worth (with fewer in flight it is not capped).
             let took = slowness.unwrap_or(self.slow_after);
@@ -209,6 +205,8 @@ mod tests {
     #[test]
     fn fast_destination_is_never_capped() {
         let f = Fairness::new(2, 8);
+        // One delivery of it ended at once: it answers.
+        drop(f.try_acquire("d", Instant::now()).unwrap());
         let now = Instant::now();
         let held: Vec<_> = (0..50)
             .map(|_| f.try_acquire("d", now).ok().unwrap())
@@ -244,25 +242,32 @@ mod tests {
     }
 
     #[test]
-    fn no_destination_holds_more_than_half_while_others_are_in_flight() {
+    fn no_destination_unheard_from_holds_more_than_half() {
         let f = Fairness::new(2, 8);
         let t0 = Instant::now();
         let other = f.try_acquire("other", t0).unwrap();
         let held: Vec<_> = (0..4).map(|_| f.try_acquire("new", t0).unwrap()).collect();
-        // A burst of new work is not suspect yet.
-        let burst = f.try_acquire("new", t0).unwrap();
-        // 200 ms later, with nothing delivered, it is: half of 8 is its limit.
-        let later = t0 + Duration::from_millis(200);
-        assert!(
-            f.try_acquire("new", later).is_err(),
-            "half of 8 is its limit"
+        // Nothing of it answered yet: half of 8 is its limit, and it is looked at again soon
+        // (a tenth of the 1 s threshold), as it may be fast.
+        assert_eq!(
+            f.try_acquire("new", t0).err(),
+            Some(Duration::from_millis(100))
         );
+        // Once one of its deliveries ends quickly it may go on.
+        let mut held = held;
+        drop(held.pop());
+        let more: Vec<_> = (0..3)
+            .map(|_| f.try_acquire("new", Instant::now()).unwrap())
+            .collect();
         drop(other);
-        assert!(
-            f.try_acquire("new", later).is_ok(),
-            "alone it may use the rest"
-        );
-        drop((held, burst));
+        drop((held, more));
+        // Alone it is capped too: other destinations' tasks may be waiting for a slot.
+        let alone = Fairness::new(2, 8);
+        let held: Vec<_> = (0..4)
+            .map(|_| alone.try_acquire("new", t0).unwrap())
+            .collect();
+        assert!(alone.try_acquire("new", t0).is_err());
+        drop(held);
     }
 
     #[test]
