@@ -60,16 +60,18 @@ pub async fn run(
 
 /// Runs `tasks`, each with a delivery slot; true when every one may be acked. The tasks of a
 /// packed message run as tasks of their own (aborted if the message is given up).
-async fn deliver_all(d: Arc<Deliverer>, slots: Arc<Semaphore>, tasks: Vec<DeliveryTask>) -> bool {
-    if let [_] = tasks.as_slice() {
+async fn deliver_all(
+    d: Arc<Deliverer>,
+    slots: Arc<Semaphore>,
+    mut tasks: Vec<DeliveryTask>,
+) -> bool {
+    if tasks.len() == 1
+        && let Some(task) = tasks.pop()
+    {
         let Ok(_slot) = slots.acquire().await else {
             return false;
         };
-        let mut tasks = tasks;
-        return match tasks.pop() {
-            Some(task) => d.deliver_one(task).await == Outcome::Ack,
-            None => true,
-        };
+        return d.deliver_one(task).await == Outcome::Ack;
     }
     let mut set = JoinSet::new();
     for task in tasks {

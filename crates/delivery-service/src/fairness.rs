@@ -37,7 +37,7 @@ struct Slots {
     next_due: Option<Instant>,
 }
 
-/// Destinations tracked before those with nothing in flight and no recent slowness are pruned.
+/// Destinations tracked before those with nothing in flight and no recent delivery are pruned.
 const PRUNE_FROM: usize = 1024;
 
 /// Shortest deferral.
@@ -153,19 +153,20 @@ impl Fairness {
         let slots = state.by_dest.entry(dest.to_string()).or_default();
         let mine = slots.started.len();
         let slowness = slots.slowness(now, self.slow_after);
-        // Capped: slow, at its cap, with the process busy; or holding half the process while
-        // other destinations have deliveries in flight (before its slowness shows, a new slow
-        // endpoint could otherwise take every slot within the first second).
+        // Holding half the process without having answered lately: before its slowness shows,
+        // a new slow endpoint could otherwise take every slot within the first second.
         if slowness.is_none() && mine >= self.busy_from && !slots.fast_so_far(now, self.slow_after)
         {
             // Not known to be slow yet: look again shortly, when it has answered or shown
             // its slowness.
             return Err((self.slow_after / 10).max(Duration::from_millis(10)));
         }
-        if busy && mine >= self.slow_cap && slowness.is_some() {
+        if let Some(took) = slowness
+            && busy
+            && mine >= self.slow_cap
+        {
             // It completes about `in flight` deliveries per `took`, and at least its cap's
             // worth (with fewer in flight it is not capped).
-            let took = slowness.unwrap_or(self.slow_after);
             let in_flight = u32::try_from(mine.max(self.slow_cap)).unwrap_or(u32::MAX);
             let spacing = took / in_flight.max(1);
             let due = slots.next_due.unwrap_or(now).max(now + MIN_DEFER);

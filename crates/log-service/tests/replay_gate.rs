@@ -1,9 +1,10 @@
 //! The replay gate: a redelivered log entry is not counted or alerted twice.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use outpost_core::event::{Attempt, AttemptStatus, Event, LogEntry};
+mod common;
+
+use outpost_core::event::{AttemptStatus, LogEntry};
 use outpost_core::ports::{MemoryAlertState, MemoryTenantStore};
-use outpost_core::time::now_ms;
 use outpost_log::alerts::{AlertSettings, Alerter};
 use outpost_opevents::{Emitter, OperatorEvent, Sink, SinkError, TopicFilter};
 use std::sync::{Arc, Mutex};
@@ -23,51 +24,37 @@ impl Sink for Recorder {
 }
 
 fn failed(n: u32) -> LogEntry {
-    let event: Event = serde_json::from_value(serde_json::json!({
-        "id": format!("e{n}"), "tenant_id": "t", "topic": "x", "eligible_for_retry": true,
-        "time": "2024-01-01T00:00:00Z", "metadata": {}, "data": {}
-    }))
-    .unwrap();
-    LogEntry {
-        attempt: Attempt {
-            id: format!("a{n}"),
-            tenant_id: "t".into(),
-            event_id: event.id.clone(),
-            destination_id: "d".into(),
-            destination_type: "webhook".into(),
-            attempt_number: 1,
-            manual: false,
-            status: AttemptStatus::Failed,
-            time: now_ms(),
-            code: "500".into(),
-            response_data: None,
-            duration_ms: None,
-        },
-        event,
-        destination: None,
-        telemetry: None,
-    }
+    common::entry(n, AttemptStatus::Failed)
 }
 
-#[tokio::test]
-async fn redelivered_entries_alert_once() {
-    let sink = Arc::new(Recorder::default());
-    let alerter = Alerter {
+/// Alerts at 2 consecutive failures on `state`, sending the `topics` events to `sink`.
+fn alerter(
+    state: Arc<dyn outpost_core::ports::AlertState>,
+    sink: Arc<Recorder>,
+    topics: &str,
+) -> Alerter {
+    Alerter {
         settings: AlertSettings {
             consecutive_failure_count: Some(2),
             auto_disable: false,
             exhausted_window: None,
             max_retries: 10,
         },
-        state: Arc::new(MemoryAlertState::new()),
+        state,
         store: Arc::new(MemoryTenantStore::new()),
         emitter: Emitter::new(
-            Some(sink.clone()),
-            TopicFilter::parse("*").unwrap(),
+            Some(sink),
+            TopicFilter::parse(topics).unwrap(),
             None,
             Default::default(),
         ),
-    };
+    }
+}
+
+#[tokio::test]
+async fn redelivered_entries_alert_once() {
+    let sink = Arc::new(Recorder::default());
+    let alerter = alerter(Arc::new(MemoryAlertState::new()), sink.clone(), "*");
     let (a, b) = (failed(1), failed(2));
     alerter.evaluate(&a).await.unwrap();
     alerter.evaluate(&a).await.unwrap(); // redelivery
@@ -123,10 +110,7 @@ impl outpost_core::ports::AlertState for CountingState {
 }
 
 fn succeeded(n: u32) -> LogEntry {
-    let mut e = failed(n);
-    e.attempt.status = AttemptStatus::Success;
-    e.attempt.code = "200".into();
-    e
+    common::entry(n, AttemptStatus::Success)
 }
 
 /// A batch resets a destination's count once per run of successes, and counts the failures
@@ -138,23 +122,12 @@ async fn a_batch_resets_once_per_run_of_successes() {
         inner: MemoryAlertState::new(),
         resets: Mutex::new(0),
     });
-    let alerter = Alerter {
-        settings: AlertSettings {
-            consecutive_failure_count: Some(2),
-            auto_disable: false,
-            exhausted_window: None,
-            max_retries: 10,
-        },
-        state: state.clone(),
-        store: Arc::new(MemoryTenantStore::new()),
-        // Only alerts go out: attempt.success events would need each success evaluated.
-        emitter: Emitter::new(
-            Some(sink.clone()),
-            TopicFilter::parse("alert.destination.consecutive_failure").unwrap(),
-            None,
-            Default::default(),
-        ),
-    };
+    // Only alerts go out: attempt.success events would need each success evaluated.
+    let alerter = alerter(
+        state.clone(),
+        sink.clone(),
+        "alert.destination.consecutive_failure",
+    );
     let batch = vec![
         failed(1),
         succeeded(2),

@@ -2,45 +2,20 @@
 //! is written as soon as the broker's prefetch window is in hand, not only at the threshold.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use outpost_core::event::{Attempt, AttemptStatus, Event, LogEntry};
+mod common;
+
+use common::entry;
+use outpost_core::event::AttemptStatus;
 use outpost_core::health::Health;
 use outpost_core::ports::{LogStore, MemoryLogStore, Queue, pack_items};
-use outpost_core::time::now_ms;
 use outpost_log::writer::{BatchSettings, run};
 use outpost_mq::MemoryQueue;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-fn entry(n: u32) -> LogEntry {
-    let event: Event = serde_json::from_value(serde_json::json!({
-        "id": format!("e{n}"), "tenant_id": "t", "topic": "x", "eligible_for_retry": true,
-        "time": "2024-01-01T00:00:00Z", "metadata": {}, "data": {"n": n}
-    }))
-    .unwrap();
-    LogEntry {
-        attempt: Attempt {
-            id: format!("a{n}"),
-            tenant_id: "t".into(),
-            event_id: event.id.clone(),
-            destination_id: "d".into(),
-            destination_type: "webhook".into(),
-            attempt_number: 1,
-            manual: false,
-            status: AttemptStatus::Success,
-            time: now_ms(),
-            code: "200".into(),
-            response_data: None,
-            duration_ms: None,
-        },
-        event,
-        destination: None,
-        telemetry: None,
-    }
-}
-
 fn body(n: u32) -> Vec<u8> {
-    serde_json::to_vec(&entry(n)).unwrap()
+    serde_json::to_vec(&entry(n, AttemptStatus::Success)).unwrap()
 }
 
 async fn stored(store: &MemoryLogStore, range: std::ops::Range<u32>) -> usize {

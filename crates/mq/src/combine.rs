@@ -105,24 +105,32 @@ fn take_round(state: &mut State, limits: CombineLimits) -> Vec<Waiting> {
     round
 }
 
-/// Packs the bodies of `round` into messages within `limits`, in order.
-pub(crate) fn pack(bodies: &[&[u8]], limits: CombineLimits) -> Vec<Vec<u8>> {
-    let mut messages = Vec::new();
-    let mut start = 0;
-    while start < bodies.len() {
-        let mut end = start;
-        let mut bytes = 2; // the array's brackets
-        while end < bodies.len() && end - start < limits.message_items {
-            let add = bodies[end].len() + 1;
-            if end > start && bytes + add > limits.message_bytes {
-                break;
-            }
-            bytes += add;
-            end += 1;
+/// Packs `bodies` into messages within `limits`, in order; a body that goes alone is moved,
+/// not copied.
+pub(crate) fn pack(bodies: Vec<Vec<u8>>, limits: CombineLimits) -> Vec<Vec<u8>> {
+    fn flush(group: &mut Vec<Vec<u8>>, messages: &mut Vec<Vec<u8>>) {
+        if group.len() == 1 {
+            messages.extend(group.pop());
+        } else if !group.is_empty() {
+            messages.push(pack_items(group.iter().map(Vec::as_slice)));
+            group.clear();
         }
-        messages.push(pack_items(bodies[start..end].iter().copied()));
-        start = end;
     }
+    let mut messages = Vec::new();
+    let mut group: Vec<Vec<u8>> = Vec::new();
+    let mut bytes = 2; // the array's brackets
+    for body in bodies {
+        let add = body.len() + 1;
+        if !group.is_empty()
+            && (group.len() >= limits.message_items || bytes + add > limits.message_bytes)
+        {
+            flush(&mut group, &mut messages);
+            bytes = 2;
+        }
+        bytes += add;
+        group.push(body);
+    }
+    flush(&mut group, &mut messages);
     messages
 }
 
@@ -137,26 +145,16 @@ async fn publish_rounds(inner: Arc<dyn Queue>, limits: CombineLimits, state: Arc
             }
             take_round(&mut s, limits)
         };
-        let bodies: Vec<&[u8]> = round
-            .iter()
-            .flat_map(|w| w.bodies.iter().map(Vec::as_slice))
-            .collect();
-        let messages = pack(&bodies, limits);
-        let result = inner.publish(messages).await;
+        let mut bodies = Vec::new();
+        let mut waiters = Vec::with_capacity(round.len());
         for w in round {
-            let _ = w.done.send(match &result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(copy_error(e)),
-            });
+            bodies.extend(w.bodies);
+            waiters.push(w.done);
         }
-    }
-}
-
-fn copy_error(e: &QueueError) -> QueueError {
-    match e {
-        QueueError::Broker(m) => QueueError::Broker(m.clone()),
-        QueueError::Missing(m) => QueueError::Missing(m.clone()),
-        QueueError::Closed => QueueError::Closed,
+        let result = inner.publish(pack(bodies, limits)).await;
+        for done in waiters {
+            let _ = done.send(result.clone());
+        }
     }
 }
 
@@ -215,8 +213,7 @@ mod tests {
         let bodies: Vec<Vec<u8>> = (0..7)
             .map(|n| format!("{{\"n\":{n}}}").into_bytes())
             .collect();
-        let refs: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
-        let messages = pack(&refs, SMALL);
+        let messages = pack(bodies.clone(), SMALL);
         let sizes: Vec<usize> = messages
             .iter()
             .map(|m| decode_items::<serde_json::Value>(m).unwrap().len())
@@ -228,8 +225,8 @@ mod tests {
             "one body is sent as is"
         );
         let big = vec![b'"'; 100];
-        let with_big = vec![refs[0], &big[..], refs[1]];
-        let messages = pack(&with_big, SMALL);
+        let with_big = vec![bodies[0].clone(), big.clone(), bodies[1].clone()];
+        let messages = pack(with_big, SMALL);
         assert_eq!(messages.len(), 3, "a body over the byte limit goes alone");
         assert_eq!(messages[1], big);
     }

@@ -7,7 +7,7 @@
 //! [`decode_items`] reads both.
 
 /// A queue failure.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum QueueError {
     /// The broker refused or lost the operation.
     #[error("queue broker error: {0}")]
