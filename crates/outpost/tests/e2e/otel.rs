@@ -84,7 +84,13 @@ async fn split_services_export_one_trace_metrics_and_logs_over_http() {
     };
     let api_srv = with("api", "outpost-api").await;
     let log_srv = with("log", "outpost-log").await;
-    let delivery = with("delivery", "outpost-delivery").await;
+    let delivery = {
+        // A successful delivery is logged at debug.
+        let mut e = env.clone();
+        e.push(("OTEL_SERVICE_NAME", "outpost-delivery".to_string()));
+        e.push(("LOG_LEVEL", "debug".to_string()));
+        start_service(&e, "delivery").await
+    };
     let rx = Receiver::start().await;
     let api = Api::new(&api_srv.base);
     api.tenant("t").await;
