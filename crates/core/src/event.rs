@@ -186,6 +186,22 @@ pub struct LogEntry {
     pub telemetry: Option<Telemetry>,
 }
 
+/// A [`LogEntry`] that borrows its parts: the same JSON, encoded without copying the event
+/// and the destination of every attempt.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LogEntryRef<'a> {
+    /// The event.
+    pub event: &'a Event,
+    /// The attempt.
+    pub attempt: &'a Attempt,
+    /// The destination at delivery time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<&'a Destination>,
+    /// Trace context of the delivery that made the attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<&'a Telemetry>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +222,51 @@ mod tests {
             format!(r#"{{"event":{json},"destination_id":"d1","attempt":2,"manual":false}}"#);
         let t: DeliveryTask = serde_json::from_str(&upstream).unwrap();
         assert_eq!((t.version, t.attempt), (1, 2));
+    }
+
+    #[test]
+    fn borrowed_log_entry_encodes_as_the_owned_one() {
+        let event: Event = serde_json::from_str(
+            r#"{"id":"e1","tenant_id":"t","matched_destination_ids":["d1","d2"],"topic":"a","eligible_for_retry":true,"time":"2024-01-01T00:00:00.5Z","metadata":{"k":"v"},"data":{"b": 1}}"#,
+        )
+        .unwrap();
+        let attempt: Attempt = serde_json::from_str(
+            r#"{"id":"a1","tenant_id":"t","event_id":"e1","destination_id":"d1","destination_type":"webhook","attempt_number":2,"manual":true,"status":"failed","time":"2024-01-01T00:00:01Z","code":"500","response_data":{"body":"no"},"duration_ms":12}"#,
+        )
+        .unwrap();
+        let destination: Destination = serde_json::from_str(
+            r#"{"id":"d1","tenant_id":"t","type":"webhook","topics":["*"],"config":{"url":"http://x"},"credentials":{"secret":"s"},"created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z","disabled_at":null}"#,
+        )
+        .unwrap();
+        let telemetry = Telemetry {
+            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+            span_id: "00f067aa0ba902b7".into(),
+            received_time: None,
+        };
+        for (d, t) in [
+            (None, None),
+            (Some(&destination), Some(&telemetry)),
+            (Some(&destination), None),
+        ] {
+            let owned = LogEntry {
+                event: event.clone(),
+                attempt: attempt.clone(),
+                destination: d.cloned(),
+                telemetry: t.cloned(),
+            };
+            let borrowed = LogEntryRef {
+                event: &event,
+                attempt: &attempt,
+                destination: d,
+                telemetry: t,
+            };
+            let (a, b) = (
+                serde_json::to_string(&owned).unwrap(),
+                serde_json::to_string(&borrowed).unwrap(),
+            );
+            assert_eq!(a, b);
+            assert_eq!(serde_json::from_str::<LogEntry>(&b).unwrap(), owned);
+        }
     }
 
     #[test]

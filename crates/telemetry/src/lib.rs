@@ -64,6 +64,12 @@ pub fn init(level: &str, otel: &OtelConfig) -> Result<(), TelemetryError> {
     Ok(())
 }
 
+/// Whether spans are exported (`init` installed an OpenTelemetry tracer). Fields recorded on a
+/// span after its creation only matter then: without it they are formatted for nothing.
+pub fn traces_enabled() -> bool {
+    PROVIDERS.get().is_some_and(|p| p.has_traces())
+}
+
 /// Flushes and stops the exporters (a no-op without OpenTelemetry). Blocks until the pending
 /// data is sent or the exporters give up; call it from a blocking context at exit.
 pub fn shutdown() {

@@ -102,6 +102,11 @@ impl Providers {
         self.traces.as_ref().map(|t| t.tracer("outpost"))
     }
 
+    /// Whether traces are exported.
+    pub fn has_traces(&self) -> bool {
+        self.traces.is_some()
+    }
+
     /// The logger provider the log bridge writes to.
     pub fn logger_provider(&self) -> Option<&SdkLoggerProvider> {
         self.logs.as_ref()
