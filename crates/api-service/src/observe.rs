@@ -24,7 +24,10 @@ pub async fn observe(req: Request, next: Next) -> Response {
     );
     outpost_telemetry::context::from_headers(&span, req.headers());
     let resp = next.run(req).instrument(span.clone()).await;
-    span.record("http.response.status_code", resp.status().as_u16());
+    if outpost_telemetry::traces_enabled() {
+        // Only the exported span reads it: nothing is logged in the span after this.
+        span.record("http.response.status_code", resp.status().as_u16());
+    }
     let m = outpost_telemetry::metrics::metrics();
     let attrs = outpost_telemetry::metrics::attrs([("method", method), ("path", route)]);
     m.api_calls.add(1, &attrs);

@@ -49,6 +49,8 @@ pub struct Deliverer {
     pub idgen: IdGen,
     /// Slots per destination: a slow destination at its cap has its tasks deferred.
     pub fairness: Arc<Fairness>,
+    /// Wakes this process's retry monitor for a deferral due before it planned to look.
+    pub wake: Arc<crate::retry_monitor::Wake>,
 }
 
 impl Deliverer {
@@ -191,6 +193,7 @@ impl Deliverer {
         };
         match scheduled {
             Ok(()) => {
+                self.wake.scheduled(due);
                 tracing::debug!(
                     tenant_id = %task.event.tenant_id,
                     destination_id = %task.destination_id,

@@ -165,10 +165,15 @@ impl Fairness {
             && busy
             && mine >= self.slow_cap
         {
-            // It completes about `in flight` deliveries per `took`, and at least its cap's
-            // worth (with fewer in flight it is not capped).
+            // It completes about `in flight` deliveries per delivery time, and at least its
+            // cap's worth (with fewer in flight it is not capped). The delivery time is that
+            // of its last completed delivery when there is one: a single stuck request among
+            // quick ones must not space every deferred task by the stuck one's age (a fast
+            // destination's backlog would be pushed minutes out); with none completed yet,
+            // its oldest delivery's age.
+            let pace = slots.recent(now).unwrap_or(took);
             let in_flight = u32::try_from(mine.max(self.slow_cap)).unwrap_or(u32::MAX);
-            let spacing = took / in_flight.max(1);
+            let spacing = pace / in_flight.max(1);
             let due = slots.next_due.unwrap_or(now).max(now + MIN_DEFER);
             slots.next_due = Some(due + spacing);
             return Err((due - now).min(MAX_DEFER));
@@ -272,6 +277,29 @@ mod tests {
             .collect();
         assert!(alone.try_acquire("new", t0).is_err());
         drop(held);
+    }
+
+    #[test]
+    fn one_stuck_delivery_does_not_push_a_quick_destinations_backlog_out() {
+        let f = Fairness::new(2, 4);
+        let t0 = Instant::now();
+        let _stuck = f.try_acquire("d", t0).unwrap();
+        // Its other deliveries answer at once.
+        drop(f.try_acquire("d", t0).unwrap());
+        let _other = f.try_acquire("other", t0).unwrap();
+        let _held = f.try_acquire("d", Instant::now()).unwrap();
+        // 3 s later the stuck one makes it slow; at its cap, with the process busy, its tasks
+        // are deferred, but at the pace of its completed deliveries (instant), not 3 s / 2
+        // apart: a thousand of them all come back after the shortest deferral.
+        let later = t0 + Duration::from_secs(3);
+        let waits: Vec<Duration> = (0..1000)
+            .map(|_| f.try_acquire("d", later).err().expect("deferred"))
+            .collect();
+        let last = waits.last().copied();
+        assert!(
+            last < Some(MIN_DEFER + Duration::from_millis(200)),
+            "{last:?}"
+        );
     }
 
     #[test]

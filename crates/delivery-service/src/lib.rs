@@ -107,6 +107,7 @@ pub fn deliverer(cfg: &Config, infra: &Infra) -> anyhow::Result<Deliverer> {
             },
             cfg.delivery_max_concurrency,
         ),
+        wake: Arc::default(),
     })
 }
 
@@ -130,6 +131,7 @@ pub async fn run_workers(
         infra.deliverymq.clone(),
         max_wait,
         Duration::from_secs(cfg.retry.visibility_timeout_secs),
+        d.wake.clone(),
         health.clone(),
         shutdown.clone(),
     );

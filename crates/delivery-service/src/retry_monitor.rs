@@ -1,12 +1,48 @@
 //! The retry monitor: moves due retries from the scheduler to deliverymq. It sleeps until the
-//! next retry is due (bounded by the poll backoff) instead of polling blindly.
+//! next retry is due (bounded by the poll backoff) instead of polling blindly, and is woken
+//! ([`Wake`]) when this process schedules something due before it planned to look again (a
+//! deferred task comes back within a second, while the backoff may be 30 s).
 
 use outpost_core::health::Health;
 use outpost_core::ports::{Queue, RetryScheduler};
-use outpost_core::time::now_ms;
+use outpost_core::time::{Timestamp, now_ms};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+/// When the monitor plans to look at the schedule again, and how to wake it sooner.
+#[derive(Debug)]
+pub struct Wake {
+    notify: Notify,
+    /// Unix ms of the planned look.
+    planned_ms: AtomicI64,
+}
+
+impl Default for Wake {
+    fn default() -> Self {
+        Self {
+            notify: Notify::new(),
+            planned_ms: AtomicI64::new(i64::MAX),
+        }
+    }
+}
+
+impl Wake {
+    /// Tells the monitor that an entry due at `due` was scheduled; it wakes only when that is
+    /// before its planned look, so a stream of later entries costs nothing.
+    pub fn scheduled(&self, due: Timestamp) {
+        if due.timestamp_millis() < self.planned_ms.load(Ordering::Acquire) {
+            self.notify.notify_one();
+        }
+    }
+
+    fn plan(&self, at: Timestamp) {
+        self.planned_ms
+            .store(at.timestamp_millis(), Ordering::Release);
+    }
+}
 
 /// Health worker name, as upstream.
 pub const WORKER: &str = "retrymq-consumer";
@@ -14,12 +50,14 @@ pub const WORKER: &str = "retrymq-consumer";
 pub const BATCH: usize = 500;
 
 /// Runs until `shutdown`. `max_wait` bounds the sleep between rounds; `visibility` hides a
-/// claimed retry until it is enqueued (a crash in between makes it due again).
+/// claimed retry until it is enqueued (a crash in between makes it due again); `wake` cuts a
+/// sleep short.
 pub async fn run(
     scheduler: Arc<dyn RetryScheduler>,
     deliverymq: Arc<dyn Queue>,
     max_wait: Duration,
     visibility: Duration,
+    wake: Arc<Wake>,
     health: Health,
     shutdown: CancellationToken,
 ) {
@@ -30,6 +68,9 @@ pub async fn run(
             Ok(0) => {
                 errors = 0;
                 health.set(WORKER, true);
+                // Until the next due entry is known, anything scheduled before the longest
+                // sleep wakes the monitor (an entry added after `next_due` read the schedule).
+                wake.plan(now_ms() + chrono::Duration::from_std(max_wait).unwrap_or_default());
                 match scheduler.next_due().await {
                     Ok(Some(at)) => (at - now_ms())
                         .to_std()
@@ -50,9 +91,11 @@ pub async fn run(
             }
         };
         if wait > Duration::ZERO {
+            wake.plan(now_ms() + chrono::Duration::from_std(wait).unwrap_or_default());
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
+                _ = wake.notify.notified() => {}
             }
         }
     }
@@ -77,4 +120,53 @@ async fn round(
     s.complete(&due).await.map_err(|e| e.to_string())?;
     tracing::debug!(count = due.len(), "Retries enqueued.");
     Ok(due.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use outpost_core::ports::MemoryScheduler;
+
+    /// An entry scheduled while the monitor sleeps a long backoff comes out when it is due,
+    /// not when the backoff ends.
+    #[tokio::test]
+    async fn an_earlier_entry_wakes_the_sleeping_monitor() {
+        let scheduler = Arc::new(MemoryScheduler::new());
+        let queue = Arc::new(outpost_mq::MemoryQueue::new("deliverymq", 10));
+        let mut sub = queue.subscribe(10).await.unwrap();
+        let wake = Arc::new(Wake::default());
+        let shutdown = CancellationToken::new();
+        let monitor = tokio::spawn(run(
+            scheduler.clone(),
+            queue.clone(),
+            Duration::from_secs(30),
+            Duration::from_secs(30),
+            wake.clone(),
+            Health::new(),
+            shutdown.clone(),
+        ));
+        // The schedule is empty: the monitor goes to sleep for the whole backoff.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let due = now_ms() + chrono::Duration::milliseconds(50);
+        scheduler.schedule("r1", due, b"{}".to_vec()).await.unwrap();
+        wake.scheduled(due);
+        let got = tokio::time::timeout(Duration::from_secs(3), sub.next()).await;
+        let message = got.expect("enqueued within 3 s").unwrap().unwrap();
+        assert_eq!(message.body, b"{}");
+        shutdown.cancel();
+        monitor.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn only_entries_due_before_the_planned_look_wake() {
+        let wake = Wake::default();
+        let at = now_ms() + chrono::Duration::seconds(10);
+        wake.plan(at);
+        wake.scheduled(at + chrono::Duration::seconds(1));
+        let woken = tokio::time::timeout(Duration::from_millis(50), wake.notify.notified()).await;
+        assert!(woken.is_err(), "a later entry does not wake the monitor");
+        wake.scheduled(at - chrono::Duration::seconds(1));
+        let woken = tokio::time::timeout(Duration::from_millis(50), wake.notify.notified()).await;
+        assert!(woken.is_ok(), "an earlier entry does");
+    }
 }

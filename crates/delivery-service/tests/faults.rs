@@ -67,6 +67,7 @@ async fn rig_with(
         timeout,
         idgen: Default::default(),
         fairness: outpost_delivery::fairness::Fairness::new(4, 16),
+        wake: Arc::default(),
     };
     let logs = logmq.subscribe(100).await.unwrap();
     let now = now_ms();

@@ -100,7 +100,9 @@ async fn a_hanging_destination_does_not_starve_a_healthy_one() {
         timeout: Duration::from_secs(10),
         idgen: Default::default(),
         fairness: Fairness::with_threshold(2, 8, Duration::from_millis(200)),
+        wake: Arc::default(),
     });
+    let wake = deliverer.wake.clone();
     let shutdown = CancellationToken::new();
     let consumer = tokio::spawn(outpost_delivery::consumer::run(
         deliverymq.clone(),
@@ -115,6 +117,7 @@ async fn a_hanging_destination_does_not_starve_a_healthy_one() {
         deliverymq.clone(),
         Duration::from_millis(50),
         Duration::from_secs(30),
+        wake,
         Health::new(),
         shutdown.clone(),
     ));
