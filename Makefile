@@ -120,4 +120,4 @@ bench-logs:
 bench:
 	scripts/ensure-services.sh
 	$(CARGO) build --release --locked --bin outpost -p outpost
-	$(CARGO) run --release --locked -p outpost-loadgen -- --outpost $(CARGO_TARGET_DIR)/release/outpost $(BENCH_ARGS)
+	$(CARGO) run --release --locked -p outpost-loadgen --bin outpost-loadgen -- --outpost $(CARGO_TARGET_DIR)/release/outpost $(BENCH_ARGS)

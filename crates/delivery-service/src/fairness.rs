@@ -4,12 +4,13 @@
 //!   delivery took that long (remembered for [`REMEMBER_SLOW`], so that a slow endpoint
 //!   answering a whole wave at once is not taken for a fast one when the next wave starts),
 //!   may hold at most `slow_cap` slots once half of the process' slots are busy.
-//! - No destination suspect of being slow (none of its deliveries ended quickly in the last
-//!   tenth of [`SLOW_AFTER`]) may hold more than `slow_cap` slots, busy or not: before its
-//!   slowness shows, a new slow endpoint could otherwise hold a large share of the process for
-//!   as long as its first answers take (the tasks of other destinations waiting for a slot are
-//!   not seen here). Such a task is deferred by a tenth of [`SLOW_AFTER`] only, as the
-//!   destination may well be fast: its first quick answer lifts the limit.
+//! - No destination that is not keeping up (none of its deliveries ended quickly since its
+//!   oldest delivery in flight started) may hold more than `slow_cap` slots, busy or not:
+//!   before its slowness shows, an endpoint that just turned slow (or a new slow one) could
+//!   otherwise hold every slot for as long as its answers take (the tasks of other
+//!   destinations waiting for a slot are not seen here). Such a task is deferred by a quarter
+//!   of [`SLOW_AFTER`] only, as the destination may well be fast: its first quick answer
+//!   lifts the limit.
 //!
 //! A task that would exceed that is deferred (rescheduled, without counting as an attempt, for
 //! its turn at the rate the destination is being served) so its slot goes to the other
@@ -95,6 +96,15 @@ impl Slots {
         (took >= slow_after).then_some(took)
     }
 
+    /// How long the last delivery took, if it ended after the oldest delivery in flight
+    /// started (deliveries are completing despite that one).
+    fn pace_since_oldest(&self) -> Option<Duration> {
+        let oldest = self.started.values().min()?;
+        self.last_done
+            .filter(|(_, at)| at > oldest)
+            .map(|(took, _)| took)
+    }
+
     /// How long the last delivery took, if it ended within [`REMEMBER_SLOW`].
     fn recent(&self, now: Instant) -> Option<Duration> {
         self.last_done
@@ -102,12 +112,12 @@ impl Slots {
             .map(|(took, _)| took)
     }
 
-    /// Not suspect of being slow: one of its deliveries ended quickly within the last tenth
-    /// of the slowness threshold (it keeps answering).
-    fn fast_so_far(&self, now: Instant, slow_after: Duration) -> bool {
-        self.last_done.is_some_and(|(took, at)| {
-            took < slow_after && now.saturating_duration_since(at) < slow_after / 10
-        })
+    /// Keeping up: one of its deliveries ended quickly after its oldest delivery in flight
+    /// started. A destination that answered quickly before but has not since its current
+    /// deliveries began (it may have just turned slow) is not.
+    fn keeping_up(&self, slow_after: Duration) -> bool {
+        self.pace_since_oldest()
+            .is_some_and(|took| took < slow_after)
     }
 
     /// Whether it is worth remembering at `now`.
@@ -156,10 +166,10 @@ impl Fairness {
         let slowness = slots.slowness(now, self.slow_after);
         // At the slow cap without having answered lately: before its slowness shows, a new
         // slow endpoint could otherwise hold many slots for as long as its first answers take.
-        if slowness.is_none() && mine >= self.slow_cap && !slots.fast_so_far(now, self.slow_after) {
+        if slowness.is_none() && mine >= self.slow_cap && !slots.keeping_up(self.slow_after) {
             // Not known to be slow yet: look again shortly, when it has answered or shown
             // its slowness.
-            return Err((self.slow_after / 10).max(Duration::from_millis(10)));
+            return Err((self.slow_after / 4).max(Duration::from_millis(10)));
         }
         if let Some(took) = slowness
             && busy
@@ -167,11 +177,12 @@ impl Fairness {
         {
             // It completes about `in flight` deliveries per delivery time, and at least its
             // cap's worth (with fewer in flight it is not capped). The delivery time is that
-            // of its last completed delivery when there is one: a single stuck request among
-            // quick ones must not space every deferred task by the stuck one's age (a fast
-            // destination's backlog would be pushed minutes out); with none completed yet,
-            // its oldest delivery's age.
-            let pace = slots.recent(now).unwrap_or(took);
+            // of its last completed delivery if that ended after its oldest delivery in flight
+            // started: a single stuck request among quick ones must not space every deferred
+            // task by the stuck one's age (a fast destination's backlog would be pushed
+            // minutes out). Otherwise (nothing completed since; the destination may have
+            // turned slow) it is the age of that oldest delivery.
+            let pace = slots.pace_since_oldest().unwrap_or(took);
             let in_flight = u32::try_from(mine.max(self.slow_cap)).unwrap_or(u32::MAX);
             let spacing = pace / in_flight.max(1);
             let due = slots.next_due.unwrap_or(now).max(now + MIN_DEFER);
@@ -211,12 +222,14 @@ mod tests {
     #[test]
     fn fast_destination_is_never_capped() {
         let f = Fairness::new(2, 8);
-        // One delivery of it ended at once: it answers.
+        // One delivery in flight, and a later one already answered: it keeps up.
+        let first = f.try_acquire("d", Instant::now()).unwrap();
         drop(f.try_acquire("d", Instant::now()).unwrap());
         let now = Instant::now();
-        let held: Vec<_> = (0..50)
+        let mut held: Vec<_> = (0..49)
             .map(|_| f.try_acquire("d", now).ok().unwrap())
             .collect();
+        held.push(first);
         assert_eq!(f.in_flight("d"), 50);
         drop(held);
         assert_eq!((f.in_flight("d"), f.total()), (0, 0));
@@ -256,10 +269,10 @@ mod tests {
         let other = f.try_acquire("other", t0).unwrap();
         let held: Vec<_> = (0..2).map(|_| f.try_acquire("new", t0).unwrap()).collect();
         // Nothing of it answered yet: the slow cap (2) is its limit, and it is looked at again
-        // soon (a tenth of the 1 s threshold), as it may be fast.
+        // soon (a quarter of the 1 s threshold), as it may be fast.
         assert_eq!(
             f.try_acquire("new", t0).err(),
-            Some(Duration::from_millis(100))
+            Some(Duration::from_millis(250))
         );
         // Once one of its deliveries ends quickly it may go on.
         let mut held = held;
@@ -303,6 +316,25 @@ mod tests {
     }
 
     #[test]
+    fn a_destination_turned_slow_is_paced_by_its_stuck_deliveries() {
+        let f = Fairness::new(2, 4);
+        // It answered quickly once, then every delivery hangs.
+        drop(f.try_acquire("d", Instant::now()).unwrap());
+        std::thread::sleep(Duration::from_millis(2));
+        let t0 = Instant::now();
+        let _hung: Vec<_> = (0..2).map(|_| f.try_acquire("d", t0).unwrap()).collect();
+        let _other = f.try_acquire("other", t0).unwrap();
+        let _other2 = f.try_acquire("other-2", t0).unwrap();
+        // 2 s later, nothing completed since they started: 2 s per delivery, 2 at a time,
+        // so its deferred tasks come back a second apart.
+        let later = t0 + Duration::from_secs(2);
+        let waits: Vec<Duration> = (0..3)
+            .map(|_| f.try_acquire("d", later).err().expect("deferred"))
+            .collect();
+        assert_eq!(waits, [1, 2, 3].map(Duration::from_secs));
+    }
+
+    #[test]
     fn a_slow_destination_is_remembered_after_its_deliveries_end() {
         let f = Fairness::with_threshold(1, 4, Duration::from_millis(30));
         let now = Instant::now();
@@ -324,11 +356,17 @@ mod tests {
         drop(held);
         let quick = f.try_acquire("slow", Instant::now()).unwrap();
         drop(quick);
-        let again: Vec<_> = (0..2)
-            .map(|_| f.try_acquire("slow", Instant::now()))
-            .collect();
-        assert!(again.iter().all(Result::is_ok), "fast again: never capped");
-        drop(busy);
+        // Fast again: no slow-cap deferral (at least a second); past its cap a second
+        // concurrent delivery waits only for an answer (a quarter of the threshold).
+        let again = f
+            .try_acquire("slow", Instant::now())
+            .expect("under the cap");
+        let wait = f
+            .try_acquire("slow", Instant::now())
+            .err()
+            .expect("one at a time until it answers");
+        assert!(wait < MIN_DEFER, "{wait:?}");
+        drop((again, busy));
     }
 
     #[test]
