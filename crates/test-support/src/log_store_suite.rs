@@ -2120,35 +2120,17 @@ mod tests {
     /// The embedded store is bounded: beyond its capacity the oldest entries go.
     #[tokio::test]
     async fn memory_store_evicts_the_oldest_beyond_capacity() {
-        use outpost_core::event::{Attempt, AttemptStatus, Event, LogEntry};
+        use outpost_core::event::{AttemptStatus, LogEntry};
         use outpost_core::ports::LogStore;
         use outpost_core::time::from_unix_ms;
         let store = outpost_core::ports::MemoryLogStore::with_capacity(3);
         let entry = |n: i64| {
-            let event: Event = serde_json::from_value(serde_json::json!({
-                "id": format!("e{n}"), "tenant_id": "t", "topic": "x", "eligible_for_retry": true,
-                "time": outpost_core::time::format_rfc3339_nano(&from_unix_ms(n * 1000)), "metadata": {}, "data": {}
-            }))
-            .unwrap();
-            LogEntry {
-                attempt: Attempt {
-                    id: format!("a{n}"),
-                    tenant_id: "t".into(),
-                    event_id: event.id.clone(),
-                    destination_id: "d".into(),
-                    destination_type: "webhook".into(),
-                    attempt_number: 1,
-                    manual: false,
-                    status: AttemptStatus::Success,
-                    time: from_unix_ms(n * 1000),
-                    code: "200".into(),
-                    response_data: None,
-                    duration_ms: None,
-                },
-                event,
-                destination: None,
-                telemetry: None,
-            }
+            let time = from_unix_ms(n * 1000);
+            let e = super::event("t", &format!("e{n}"), "x", time, &[], "{}");
+            super::entry(
+                &e,
+                &super::attempt(&e, &format!("a{n}"), "d", 1, AttemptStatus::Success, time),
+            )
         };
         let entries: Vec<LogEntry> = (1..=5).map(entry).collect();
         store.insert(&entries).await.unwrap();
