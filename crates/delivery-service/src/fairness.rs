@@ -85,23 +85,30 @@ impl Drop for Slot {
 }
 
 impl Slots {
-    /// How long this destination takes per delivery when it counts as slow at `now`.
-    fn slowness(&self, now: Instant, slow_after: Duration) -> Option<Duration> {
-        let age = self
-            .started
-            .values()
-            .min()
-            .map_or(Duration::ZERO, |t| now.saturating_duration_since(*t));
+    /// When its oldest delivery in flight started.
+    fn oldest(&self) -> Option<Instant> {
+        self.started.values().min().copied()
+    }
+
+    /// How long this destination takes per delivery when it counts as slow at `now`
+    /// (`oldest` is [`Slots::oldest`]).
+    fn slowness(
+        &self,
+        now: Instant,
+        slow_after: Duration,
+        oldest: Option<Instant>,
+    ) -> Option<Duration> {
+        let age = oldest.map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
         let took = age.max(self.recent(now).unwrap_or(Duration::ZERO));
         (took >= slow_after).then_some(took)
     }
 
-    /// How long the last delivery took, if it ended after the oldest delivery in flight
-    /// started (deliveries are completing despite that one).
-    fn pace_since_oldest(&self) -> Option<Duration> {
-        let oldest = self.started.values().min()?;
+    /// How long the last delivery took, if it ended after `oldest` (the oldest delivery in
+    /// flight) started: deliveries are completing despite that one.
+    fn pace_since(&self, oldest: Option<Instant>) -> Option<Duration> {
+        let oldest = oldest?;
         self.last_done
-            .filter(|(_, at)| at > oldest)
+            .filter(|(_, at)| *at > oldest)
             .map(|(took, _)| took)
     }
 
@@ -112,11 +119,11 @@ impl Slots {
             .map(|(took, _)| took)
     }
 
-    /// Keeping up: one of its deliveries ended quickly after its oldest delivery in flight
-    /// started. A destination that answered quickly before but has not since its current
-    /// deliveries began (it may have just turned slow) is not.
-    fn keeping_up(&self, slow_after: Duration) -> bool {
-        self.pace_since_oldest()
+    /// Keeping up: one of its deliveries ended quickly after `oldest` (its oldest delivery in
+    /// flight) started. A destination that answered quickly before but has not since its
+    /// current deliveries began (it may have just turned slow) is not.
+    fn keeping_up(&self, slow_after: Duration, oldest: Option<Instant>) -> bool {
+        self.pace_since(oldest)
             .is_some_and(|took| took < slow_after)
     }
 
@@ -163,10 +170,13 @@ impl Fairness {
         }
         let slots = state.by_dest.entry(dest.to_string()).or_default();
         let mine = slots.started.len();
-        let slowness = slots.slowness(now, self.slow_after);
-        // At the slow cap without having answered lately: before its slowness shows, a new
-        // slow endpoint could otherwise hold many slots for as long as its first answers take.
-        if slowness.is_none() && mine >= self.slow_cap && !slots.keeping_up(self.slow_after) {
+        let oldest = slots.oldest();
+        let slowness = slots.slowness(now, self.slow_after, oldest);
+        // At the slow cap without a quick answer since its oldest delivery in flight began:
+        // before its slowness shows, an endpoint that just turned slow could otherwise hold
+        // every slot for as long as its answers take.
+        if slowness.is_none() && mine >= self.slow_cap && !slots.keeping_up(self.slow_after, oldest)
+        {
             // Not known to be slow yet: look again shortly, when it has answered or shown
             // its slowness.
             return Err((self.slow_after / 4).max(Duration::from_millis(10)));
@@ -182,7 +192,7 @@ impl Fairness {
             // task by the stuck one's age (a fast destination's backlog would be pushed
             // minutes out). Otherwise (nothing completed since; the destination may have
             // turned slow) it is the age of that oldest delivery.
-            let pace = slots.pace_since_oldest().unwrap_or(took);
+            let pace = slots.pace_since(oldest).unwrap_or(took);
             let in_flight = u32::try_from(mine.max(self.slow_cap)).unwrap_or(u32::MAX);
             let spacing = pace / in_flight.max(1);
             let due = slots.next_due.unwrap_or(now).max(now + MIN_DEFER);
