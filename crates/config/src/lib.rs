@@ -214,6 +214,8 @@ pub struct Config {
     pub delivery_max_concurrency: usize,
     /// Slots a slow destination may hold (0 = automatic).
     pub delivery_slow_destination_concurrency: usize,
+    /// Seconds the delivery service may reuse a destination read from Redis (0 = no cache).
+    pub destination_cache_ttl_secs: u64,
     /// Concurrent publish-queue messages.
     pub publish_max_concurrency: usize,
     /// Concurrent log batches.
@@ -604,6 +606,7 @@ impl Config {
                 "DELIVERY_SLOW_DESTINATION_CONCURRENCY",
                 0usize,
             )?,
+            destination_cache_ttl_secs: parse_num(&raw, "DESTINATION_CACHE_TTL_SECONDS", 0u64)?,
             publish_max_concurrency: parse_num(&raw, "PUBLISH_MAX_CONCURRENCY", 1usize)?,
             log_max_concurrency: parse_num(&raw, "LOG_MAX_CONCURRENCY", 1usize)?,
             retry,

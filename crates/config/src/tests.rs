@@ -14,6 +14,13 @@ fn defaults_are_upstreams() {
     assert!(c.redis.is_none(), "no REDIS_* set means embedded stores");
     assert_eq!(c.max_destinations_per_tenant, 20);
     assert_eq!(c.delivery_timeout_secs, 5);
+    assert_eq!(c.destination_cache_ttl_secs, 60, "ours");
+    assert_eq!(
+        cfg(&[("DESTINATION_CACHE_TTL_SECONDS", "0")])
+            .unwrap()
+            .destination_cache_ttl_secs,
+        0
+    );
     assert_eq!(c.retry.interval_secs, 30);
     assert_eq!(c.retry.max_limit, 10);
     assert_eq!(c.publish_idempotency_ttl_secs, 3600);

@@ -9,9 +9,13 @@ use outpost_core::ports::{
     Queue, RetryScheduler, TenantStore,
 };
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Capacity of each in-memory queue (publishers wait when it is full).
 pub const MEMORY_QUEUE_CAPACITY: usize = 100_000;
+
+/// Most destinations a delivery process keeps in its destination cache (a few MiB at most).
+const DESTINATION_CACHE_ENTRIES: usize = 10_000;
 
 /// Everything the services share.
 #[derive(Clone)]
@@ -178,22 +182,39 @@ impl Stores {
     }
 
     async fn redis(cfg: &Config, r: &outpost_config::RedisConfig) -> anyhow::Result<Self> {
-        let client = outpost_stores::connect(&outpost_stores::RedisSettings {
+        let settings = outpost_stores::RedisSettings {
             host: r.host.clone(),
             port: r.port,
             username: r.username.clone(),
             password: r.password.clone(),
             database: r.database,
-        })
-        .await
-        .with_context(|| format!("cannot connect to Redis at {}:{}", r.host, r.port))?;
+        };
+        let client = outpost_stores::connect(&settings)
+            .await
+            .with_context(|| format!("cannot connect to Redis at {}:{}", r.host, r.port))?;
         let dep = cfg.deployment_id.as_deref();
         let secret = cfg.aes_encryption_secret.clone().unwrap_or_default();
-        let store = outpost_stores::RedisTenantStore::new(
+        let mut store = outpost_stores::RedisTenantStore::new(
             client.clone(),
             dep,
             outpost_stores::Cipher::new(&secret),
         );
+        if cfg.service.runs_delivery() && cfg.destination_cache_ttl_secs > 0 {
+            // Its own connection: a subscribed connection carries nothing else.
+            let subscriber = outpost_stores::connect(&settings)
+                .await
+                .with_context(|| format!("cannot connect to Redis at {}:{}", r.host, r.port))?;
+            let cache = Arc::new(outpost_stores::DestinationCache::new(
+                Duration::from_secs(cfg.destination_cache_ttl_secs),
+                DESTINATION_CACHE_ENTRIES,
+            ));
+            outpost_stores::destination_cache::spawn_subscription(
+                &cache,
+                subscriber,
+                store.change_channel().to_string(),
+            );
+            store = store.with_destination_cache(cache);
+        }
         let indexed = store
             .ensure_tenant_index()
             .await

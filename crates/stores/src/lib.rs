@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod cipher;
+pub mod destination_cache;
 pub mod keys;
 pub mod redis_alert_state;
 pub mod redis_client;
@@ -11,6 +12,7 @@ pub mod redis_scheduler;
 pub mod redis_tenant_store;
 
 pub use cipher::Cipher;
+pub use destination_cache::DestinationCache;
 pub use redis_alert_state::RedisAlertState;
 pub use redis_client::{RedisSettings, connect};
 pub use redis_idempotency::RedisIdempotency;

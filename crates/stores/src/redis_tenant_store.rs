@@ -5,6 +5,7 @@
 //! when it is missing (e.g. on a Redis written by upstream Outpost).
 
 use crate::cipher::Cipher;
+use crate::destination_cache::{DestinationCache, change_channel, change_message};
 use crate::keys::{Keys, index_member, parse_index_member};
 use fred::prelude::*;
 use fred::types::sorted_sets::{ZRange, ZRangeBound, ZRangeKind};
@@ -16,29 +17,34 @@ use outpost_core::ports::{DestinationLookup, TenantKey, TenantListQuery, TenantP
 use outpost_core::tenant::{Tenant, TenantRecord};
 use outpost_core::time::{Timestamp, from_unix_ms, parse_rfc3339};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// Seconds a soft-deleted record is kept (as upstream).
 const DELETED_TTL_SECS: i64 = 7 * 24 * 3600;
 
 /// Creates or replaces a destination hash and its summary atomically; on create, refuses an
 /// existing id or a full tenant. Keys share the tenant hash tag, so this is cluster-safe.
+/// Announces the change on the destination change channel (ARGV 5 and 6) in the same step.
 const UPSERT_DESTINATION: &str = r#"
 if ARGV[1] == 'create' then
   if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return 'exists' end
   if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[2]) then return 'max' end
 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 'ok'
 "#;
 
-/// Soft-deletes a destination if it is live.
+/// Soft-deletes a destination if it is live, and announces it (ARGV 4 and 5).
 const DELETE_DESTINATION: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'deleted_at') == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'deleted_at', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('HDEL', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 "#;
 
@@ -48,6 +54,10 @@ pub struct RedisTenantStore {
     client: Client,
     keys: Keys,
     cipher: Cipher,
+    /// Where destination changes are announced ([`crate::destination_cache`]).
+    changes: String,
+    /// Destinations read lately, when this process follows the change channel.
+    cache: Option<Arc<DestinationCache>>,
 }
 
 fn be(e: Error) -> StoreError {
@@ -79,10 +89,34 @@ fn json_map(h: &HashMap<String, Value>, k: &str) -> Result<Option<StringMap>, St
 impl RedisTenantStore {
     /// A store on `client` for the deployment, encrypting with `cipher`.
     pub fn new(client: Client, deployment_id: Option<&str>, cipher: Cipher) -> Self {
+        let keys = Keys::new(deployment_id);
         Self {
             client,
-            keys: Keys::new(deployment_id),
+            changes: change_channel(keys.prefix()),
+            keys,
             cipher,
+            cache: None,
+        }
+    }
+
+    /// The same store, answering [`TenantStore::get_destination`] from `cache` while it is
+    /// live (see [`DestinationCache`];
+    /// [`crate::destination_cache::spawn_subscription`] keeps it so).
+    pub fn with_destination_cache(mut self, cache: Arc<DestinationCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The channel this store announces destination changes on.
+    pub fn change_channel(&self) -> &str {
+        &self.changes
+    }
+
+    /// Drops `tenant_id`'s destination `id` (all of its destinations for `None`) from this
+    /// process's cache at once, without waiting for the change message to come back.
+    fn forget(&self, tenant_id: &str, id: Option<&str>) {
+        if let Some(c) = &self.cache {
+            c.invalidate(tenant_id, id);
         }
     }
 
@@ -236,6 +270,28 @@ impl RedisTenantStore {
         })
     }
 
+    /// Reads and decrypts a destination's hash.
+    async fn read_destination(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<DestinationLookup, StoreError> {
+        let h: HashMap<String, Value> = self
+            .client
+            .hgetall(self.keys.destination(tenant_id, id))
+            .await
+            .map_err(be)?;
+        if h.is_empty() {
+            return Ok(DestinationLookup::NotFound);
+        }
+        if h.contains_key("deleted_at") {
+            return Ok(DestinationLookup::Deleted);
+        }
+        Ok(DestinationLookup::Found(Box::new(
+            self.parse_destination(tenant_id, &h)?,
+        )))
+    }
+
     async fn tenants_by_ids(&self, ids: &[String]) -> Result<Vec<Tenant>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -314,6 +370,8 @@ impl RedisTenantStore {
             (max as i64).into(),
             d.id.clone().into(),
             summary.into(),
+            self.changes.clone().into(),
+            change_message(&d.tenant_id, Some(&d.id)).into(),
         ];
         args.extend(self.destination_fields(d)?);
         let res: String = self
@@ -328,6 +386,7 @@ impl RedisTenantStore {
             )
             .await
             .map_err(be)?;
+        self.forget(&d.tenant_id, Some(&d.id));
         match res.as_str() {
             "ok" => Ok(()),
             "exists" => Err(StoreError::DestinationExists),
@@ -400,6 +459,10 @@ impl TenantStore for RedisTenantStore {
             let _: () = tx.expire(&dk, DELETED_TTL_SECS, None).await.map_err(be)?;
         }
         let _: () = tx.del(self.keys.summaries(id)).await.map_err(be)?;
+        let _: () = tx
+            .publish(&self.changes, change_message(id, None))
+            .await
+            .map_err(be)?;
         let _: () = tx.hset(&key, ("deleted_at", now)).await.map_err(be)?;
         let _: () = tx.expire(&key, DELETED_TTL_SECS, None).await.map_err(be)?;
         let _: () = tx
@@ -410,6 +473,7 @@ impl TenantStore for RedisTenantStore {
             .await
             .map_err(be)?;
         let _: Value = tx.exec(true).await.map_err(be)?;
+        self.forget(id, None);
         Ok(true)
     }
 
@@ -531,20 +595,16 @@ impl TenantStore for RedisTenantStore {
         tenant_id: &str,
         id: &str,
     ) -> Result<DestinationLookup, StoreError> {
-        let h: HashMap<String, Value> = self
-            .client
-            .hgetall(self.keys.destination(tenant_id, id))
-            .await
-            .map_err(be)?;
-        if h.is_empty() {
-            return Ok(DestinationLookup::NotFound);
+        let Some(cache) = &self.cache else {
+            return self.read_destination(tenant_id, id).await;
+        };
+        if let Some(hit) = cache.get(tenant_id, id, Instant::now()) {
+            return Ok(hit);
         }
-        if h.contains_key("deleted_at") {
-            return Ok(DestinationLookup::Deleted);
-        }
-        Ok(DestinationLookup::Found(Box::new(
-            self.parse_destination(tenant_id, &h)?,
-        )))
+        let generation = cache.generation();
+        let lookup = self.read_destination(tenant_id, id).await?;
+        cache.insert(generation, tenant_id, id, lookup.clone(), Instant::now());
+        Ok(lookup)
     }
 
     async fn create_destination(&self, d: &Destination, max: usize) -> Result<(), StoreError> {
@@ -569,10 +629,13 @@ impl TenantStore for RedisTenantStore {
                     Value::from(now),
                     Value::from(DELETED_TTL_SECS),
                     Value::from(id.to_string()),
+                    Value::from(self.changes.clone()),
+                    Value::from(change_message(tenant_id, Some(id))),
                 ],
             )
             .await
             .map_err(be)?;
+        self.forget(tenant_id, Some(id));
         Ok(n == 1)
     }
 

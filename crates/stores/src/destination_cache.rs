@@ -1,0 +1,386 @@
+//! A process-local cache of destinations for the delivery path, so a delivery does not read
+//! and decrypt its destination's Redis hash every time.
+//!
+//! Every write of a destination in [`crate::RedisTenantStore`] publishes the destination's
+//! identity on a Redis pub/sub channel in the same script or transaction as the write (see
+//! [`change_channel`]). A cache subscribes to that channel and drops what changed, so changes made
+//! through any Outpost process are seen as soon as the message arrives. The cache is trusted only
+//! while its subscription is known to be up: on a connection error or a reconnection it is
+//! emptied and bypassed until it has subscribed again, since messages published in the gap are
+//! lost. Entries also expire after a TTL, which bounds staleness from writers that do not
+//! publish (an upstream Outpost sharing the Redis).
+//!
+//! A read that raced with a change must not put the old value back: every change bumps a
+//! generation counter, and a value read from Redis is kept only if the generation it was read
+//! under is still current.
+
+use fred::prelude::*;
+use outpost_core::ports::DestinationLookup;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+/// The pub/sub channel carrying destination changes for a deployment (`prefix` is the
+/// deployment's key prefix, `""` or `"<id>:"`). Pub/sub channels are shared by every database
+/// of a Redis server, so deployments on different database numbers without a deployment id
+/// see each other's changes: harmless, each only drops entries it then reads again.
+pub fn change_channel(prefix: &str) -> String {
+    format!("{prefix}outpost:destination-changes")
+}
+
+/// The message announcing a change of one destination, or of all of a tenant's destinations
+/// when `destination_id` is `None` (tenant deletion).
+pub fn change_message(tenant_id: &str, destination_id: Option<&str>) -> String {
+    serde_json::json!([tenant_id, destination_id]).to_string()
+}
+
+/// What [`change_message`] encoded; `None` for a message this version does not understand
+/// (the caller then drops everything).
+fn parse_change(payload: &str) -> Option<(String, Option<String>)> {
+    serde_json::from_str(payload).ok()
+}
+
+struct Entry {
+    /// Found or Deleted (a destination not found is not cached: it may be about to be created).
+    value: DestinationLookup,
+    stored: Instant,
+}
+
+/// The cache. Shared by the tenant store (reads) and the subscription task (changes).
+pub struct DestinationCache {
+    entries: RwLock<HashMap<(String, String), Entry>>,
+    generation: AtomicU64,
+    live: AtomicBool,
+    ttl: Duration,
+    max_entries: usize,
+}
+
+impl std::fmt::Debug for DestinationCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DestinationCache")
+            .field("ttl", &self.ttl)
+            .field("live", &self.live.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl DestinationCache {
+    /// An empty cache keeping entries for `ttl`, at most `max_entries` of them. It is not live
+    /// (serves nothing) until [`DestinationCache::set_live`] is called.
+    pub fn new(ttl: Duration, max_entries: usize) -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            live: AtomicBool::new(false),
+            ttl,
+            max_entries: max_entries.max(1),
+        }
+    }
+
+    /// The generation to pass to [`DestinationCache::insert`] for a value about to be read.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Whether the cache may serve (its change feed is up).
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// Marks the change feed up (`true`) or down (`false`). Either way the cache starts empty:
+    /// changes may have been missed while the feed was down.
+    pub fn set_live(&self, live: bool) {
+        if !live {
+            self.live.store(false, Ordering::Release);
+        }
+        self.clear();
+        if live {
+            self.live.store(true, Ordering::Release);
+        }
+    }
+
+    /// The cached lookup of a destination, if live, present and fresh.
+    pub fn get(&self, tenant_id: &str, id: &str, now: Instant) -> Option<DestinationLookup> {
+        if !self.is_live() {
+            return None;
+        }
+        let entries = self.entries.read().ok()?;
+        // The map is keyed by owned pairs; a lookup by borrowed parts would need a custom key
+        // type, and these two small allocations are far below the Redis read they save.
+        let e = entries.get(&(tenant_id.to_string(), id.to_string()))?;
+        (now.saturating_duration_since(e.stored) < self.ttl).then(|| e.value.clone())
+    }
+
+    /// Keeps `value`, read from Redis under `generation`, unless a change arrived since (or the
+    /// feed is down).
+    pub fn insert(
+        &self,
+        generation: u64,
+        tenant_id: &str,
+        id: &str,
+        value: DestinationLookup,
+        now: Instant,
+    ) {
+        if matches!(value, DestinationLookup::NotFound) {
+            return;
+        }
+        let Ok(mut entries) = self.entries.write() else {
+            return;
+        };
+        // Checked under the write lock: `invalidate` bumps the generation before it takes the
+        // lock, so either it sees this entry and drops it, or this sees the new generation.
+        if !self.is_live() || self.generation.load(Ordering::Acquire) != generation {
+            return;
+        }
+        if entries.len() >= self.max_entries {
+            let ttl = self.ttl;
+            entries.retain(|_, e| now.saturating_duration_since(e.stored) < ttl);
+            if entries.len() >= self.max_entries {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            (tenant_id.to_string(), id.to_string()),
+            Entry { value, stored: now },
+        );
+    }
+
+    /// Drops one destination, or every destination of the tenant when `id` is `None`.
+    pub fn invalidate(&self, tenant_id: &str, id: Option<&str>) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut entries) = self.entries.write() {
+            match id {
+                Some(id) => {
+                    entries.remove(&(tenant_id.to_string(), id.to_string()));
+                }
+                None => entries.retain(|(t, _), _| t != tenant_id),
+            }
+        }
+    }
+
+    /// Drops everything.
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
+    }
+
+    /// Applies one message of the change channel.
+    pub fn apply_change(&self, payload: &str) {
+        match parse_change(payload) {
+            Some((tenant, id)) => self.invalidate(&tenant, id.as_deref()),
+            None => {
+                tracing::warn!(
+                    payload,
+                    "Unknown destination change message; the destination cache is emptied."
+                );
+                self.clear();
+            }
+        }
+    }
+
+    /// How many entries are held (fresh or not).
+    pub fn len(&self) -> usize {
+        self.entries.read().map(|e| e.len()).unwrap_or(0)
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How often the subscription's connection state is checked.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// Keeps `cache` in step with `channel` on the Redis that `subscriber` (a client of its own,
+/// already connected) talks to, in a task that ends when the cache is dropped.
+pub fn spawn_subscription(cache: &Arc<DestinationCache>, subscriber: Client, channel: String) {
+    let weak = Arc::downgrade(cache);
+    tokio::spawn(async move {
+        follow(weak, subscriber.clone(), channel).await;
+        let _ = subscriber.quit().await;
+    });
+}
+
+async fn follow(cache: Weak<DestinationCache>, sub: Client, channel: String) {
+    let mut messages = sub.message_rx();
+    let mut reconnects = sub.reconnect_rx();
+    let mut errors = sub.error_rx();
+    let mut tick = tokio::time::interval(CHECK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Whether the SUBSCRIBE went through on the current connection.
+    let mut subscribed = false;
+    loop {
+        let Some(c) = cache.upgrade() else { return };
+        if !subscribed && sub.is_connected() {
+            match sub.subscribe(channel.as_str()).await {
+                Ok(()) => {
+                    subscribed = true;
+                    c.set_live(true);
+                    tracing::debug!(channel, "Destination cache following changes.");
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "Cannot subscribe to destination changes; destinations are read from Redis for every delivery until it can."
+                ),
+            }
+        }
+        drop(c);
+        tokio::select! {
+            m = messages.recv() => {
+                let Some(c) = cache.upgrade() else { return };
+                match m {
+                    Ok(m) => match m.value.as_str() {
+                        Some(payload) => c.apply_change(&payload),
+                        None => c.clear(),
+                    },
+                    // Messages were dropped on our side: anything may have changed.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => c.clear(),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        c.set_live(false);
+                        return;
+                    }
+                }
+            }
+            r = reconnects.recv() => {
+                if let Some(c) = cache.upgrade() { c.set_live(false) }
+                subscribed = false;
+                if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) { return; }
+            }
+            e = errors.recv() => {
+                if let Ok((e, _)) = &e {
+                    tracing::debug!(error = %e, "Destination change feed interrupted.");
+                }
+                if let Some(c) = cache.upgrade() { c.set_live(false) }
+                subscribed = false;
+                if matches!(e, Err(tokio::sync::broadcast::error::RecvError::Closed)) { return; }
+            }
+            _ = tick.tick() => {
+                if subscribed && !sub.is_connected() {
+                    if let Some(c) = cache.upgrade() { c.set_live(false) }
+                    subscribed = false;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use outpost_core::time::now_ms;
+
+    fn dest(tenant: &str, id: &str) -> DestinationLookup {
+        DestinationLookup::Found(Box::new(outpost_core::destination::Destination {
+            id: id.into(),
+            tenant_id: tenant.into(),
+            kind: "webhook".into(),
+            topics: vec!["*".into()],
+            filter: None,
+            config: Default::default(),
+            credentials: Default::default(),
+            delivery_metadata: None,
+            metadata: None,
+            created_at: now_ms(),
+            updated_at: now_ms(),
+            disabled_at: None,
+        }))
+    }
+
+    fn live(ttl_ms: u64, max: usize) -> DestinationCache {
+        let c = DestinationCache::new(Duration::from_millis(ttl_ms), max);
+        c.set_live(true);
+        c
+    }
+
+    #[test]
+    fn serves_only_while_live_and_fresh() {
+        let t0 = Instant::now();
+        let c = DestinationCache::new(Duration::from_millis(100), 10);
+        let g = c.generation();
+        c.insert(g, "t", "d", dest("t", "d"), t0);
+        assert!(c.get("t", "d", t0).is_none(), "not live: nothing kept");
+        c.set_live(true);
+        let g = c.generation();
+        c.insert(g, "t", "d", dest("t", "d"), t0);
+        assert!(matches!(c.get("t", "d", t0), Some(DestinationLookup::Found(d)) if d.id == "d"));
+        assert!(c.get("t", "d", t0 + Duration::from_millis(99)).is_some());
+        assert!(c.get("t", "d", t0 + Duration::from_millis(100)).is_none());
+        c.set_live(false);
+        assert!(c.get("t", "d", t0).is_none());
+        assert!(c.is_empty(), "going down empties the cache");
+    }
+
+    #[test]
+    fn a_change_during_a_read_keeps_the_old_value_out() {
+        let now = Instant::now();
+        let c = live(10_000, 10);
+        let g = c.generation();
+        c.apply_change(&change_message("t", Some("d")));
+        c.insert(g, "t", "d", dest("t", "d"), now);
+        assert!(c.get("t", "d", now).is_none());
+        let g = c.generation();
+        c.insert(g, "t", "d", dest("t", "d"), now);
+        assert!(c.get("t", "d", now).is_some());
+    }
+
+    #[test]
+    fn changes_drop_one_destination_or_a_whole_tenant() {
+        let now = Instant::now();
+        let c = live(10_000, 10);
+        for (t, d) in [("t1", "a"), ("t1", "b"), ("t2", "a")] {
+            let g = c.generation();
+            c.insert(g, t, d, dest(t, d), now);
+        }
+        c.apply_change(&change_message("t1", Some("a")));
+        assert!(c.get("t1", "a", now).is_none());
+        assert!(c.get("t1", "b", now).is_some());
+        c.apply_change(&change_message("t1", None));
+        assert!(c.get("t1", "b", now).is_none());
+        assert!(c.get("t2", "a", now).is_some());
+        c.apply_change("not a change");
+        assert!(c.is_empty(), "an unknown message empties the cache");
+    }
+
+    #[test]
+    fn stays_within_its_size() {
+        let t0 = Instant::now();
+        let c = live(1_000, 3);
+        for i in 0..3 {
+            let g = c.generation();
+            c.insert(g, "t", &format!("d{i}"), DestinationLookup::Deleted, t0);
+        }
+        assert_eq!(c.len(), 3);
+        // Full of fresh entries: emptied, then the new one kept.
+        let g = c.generation();
+        c.insert(g, "t", "d3", DestinationLookup::Deleted, t0);
+        assert_eq!(c.len(), 1);
+        let g = c.generation();
+        c.insert(g, "t", "d4", DestinationLookup::Deleted, t0);
+        let g = c.generation();
+        c.insert(
+            g,
+            "t",
+            "d5",
+            DestinationLookup::Deleted,
+            t0 + Duration::from_millis(500),
+        );
+        // Full with two expired: only those go.
+        let g = c.generation();
+        c.insert(
+            g,
+            "t",
+            "d6",
+            DestinationLookup::Deleted,
+            t0 + Duration::from_millis(1_200),
+        );
+        assert_eq!(c.len(), 2);
+        assert!(matches!(
+            c.get("t", "d6", t0 + Duration::from_millis(1_200)),
+            Some(DestinationLookup::Deleted)
+        ));
+    }
+}
