@@ -151,7 +151,10 @@ async fn publish_rounds(inner: Arc<dyn Queue>, limits: CombineLimits, state: Arc
             bodies.extend(w.bodies);
             waiters.push(w.done);
         }
-        let result = inner.publish(pack(bodies, limits)).await;
+        let items = bodies.len();
+        let messages = pack(bodies, limits);
+        tracing::trace!(items, messages = messages.len(), "Packed publish round.");
+        let result = inner.publish(messages).await;
         for done in waiters {
             let _ = done.send(result.clone());
         }
