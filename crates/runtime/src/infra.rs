@@ -227,6 +227,7 @@ impl Stores {
             outpost_stores::destination_cache::spawn_subscription(
                 &cache,
                 subscriber,
+                client.clone(),
                 store.change_channel().to_string(),
             );
             store = store.with_destination_cache(cache);

@@ -2,8 +2,8 @@
 //! and decrypt its destination's Redis hash every time.
 //!
 //! Every write of a destination in [`crate::RedisTenantStore`] publishes the destination's
-//! identity on a Redis pub/sub channel in the same script or transaction as the write (see
-//! [`change_channel`]). A cache subscribes to that channel and drops what changed, so changes made
+//! identity on a Redis pub/sub channel (see [`change_channel`]): in the script that writes it,
+//! or right after the transaction of a tenant's deletion. A cache subscribes to that channel and drops what changed, so changes made
 //! through any Outpost process are seen as soon as the message arrives. The cache is trusted only
 //! while its subscription is known to be up: on a connection error or a reconnection it is
 //! emptied and bypassed until it has subscribed again, since messages published in the gap are
@@ -195,51 +195,97 @@ impl DestinationCache {
 /// How often the subscription's connection state is checked.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 
+/// How long a probe may take to come back before it is sent again.
+const PROBE_WAIT: Duration = Duration::from_secs(2);
+
 /// Keeps `cache` in step with `channel` on the Redis that `subscriber` (a client of its own,
-/// already connected) talks to, in a task that ends when the cache is dropped.
-pub fn spawn_subscription(cache: &Arc<DestinationCache>, subscriber: Client, channel: String) {
+/// already connected) talks to, in a task that ends when the cache is dropped. `publisher` (any
+/// other client of that Redis) sends the probe that proves the subscription works: the cache
+/// goes live only once its own probe came back through the channel (a SUBSCRIBE answered but
+/// refused, as under an ACL without channel rights, must not leave it live and deaf).
+pub fn spawn_subscription(
+    cache: &Arc<DestinationCache>,
+    subscriber: Client,
+    publisher: Client,
+    channel: String,
+) {
     let weak = Arc::downgrade(cache);
     tokio::spawn(async move {
-        follow(weak, subscriber.clone(), channel).await;
+        follow(weak, subscriber.clone(), publisher, channel).await;
         let _ = subscriber.quit().await;
     });
 }
 
-async fn follow(cache: Weak<DestinationCache>, sub: Client, channel: String) {
+/// Where the subscription stands on the current connection.
+enum Feed {
+    /// Not subscribed.
+    Down,
+    /// Subscribed; no probe on its way.
+    Subscribed,
+    /// This probe was published and is awaited until the instant.
+    Probing(String, tokio::time::Instant),
+    /// The probe came back: the cache is live.
+    Live,
+}
+
+async fn follow(cache: Weak<DestinationCache>, sub: Client, publisher: Client, channel: String) {
+    use tokio::sync::broadcast::error::RecvError;
     let mut messages = sub.message_rx();
     let mut reconnects = sub.reconnect_rx();
     let mut errors = sub.error_rx();
     let mut tick = tokio::time::interval(CHECK_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Whether the SUBSCRIBE went through on the current connection.
-    let mut subscribed = false;
+    let mut feed = Feed::Down;
+    // Whether a failure to set the feed up was reported (once per failing streak).
+    let mut warned = false;
+    let warn = |warned: &mut bool, e: &dyn std::fmt::Display| {
+        if !std::mem::replace(warned, true) {
+            tracing::warn!(
+                error = %e,
+                channel,
+                "Cannot follow destination changes (does the Redis user have rights on this channel?); destinations are read from Redis for every delivery until it can."
+            );
+        }
+    };
+    let mut probes = 0u64;
     loop {
-        let Some(c) = cache.upgrade() else { return };
-        if !subscribed && sub.is_connected() {
+        if matches!(feed, Feed::Down) && sub.is_connected() {
             match sub.subscribe(channel.as_str()).await {
-                Ok(()) => {
-                    subscribed = true;
-                    c.set_live(true);
-                    tracing::debug!(channel, "Destination cache following changes.");
-                }
-                Err(e) => tracing::warn!(
-                    error = %e,
-                    "Cannot subscribe to destination changes; destinations are read from Redis for every delivery until it can."
-                ),
+                Ok(()) => feed = Feed::Subscribed,
+                Err(e) => warn(&mut warned, &e),
             }
         }
-        drop(c);
+        if matches!(feed, Feed::Subscribed) {
+            probes += 1;
+            let nonce = format!("probe-{}-{probes}", std::process::id());
+            let sent: Result<Value, Error> = publisher
+                .publish(channel.as_str(), change_message("", Some(&nonce)))
+                .await;
+            match sent {
+                Ok(_) => feed = Feed::Probing(nonce, tokio::time::Instant::now() + PROBE_WAIT),
+                Err(e) => warn(&mut warned, &e),
+            }
+        }
         tokio::select! {
             m = messages.recv() => {
                 let Some(c) = cache.upgrade() else { return };
                 match m {
-                    Ok(m) => match m.value.as_str() {
-                        Some(payload) => c.apply_change(&payload),
-                        None => c.clear(),
-                    },
+                    Ok(m) => {
+                        let payload = m.value.as_str().map(|p| p.into_owned()).unwrap_or_default();
+                        if let Feed::Probing(nonce, _) = &feed
+                            && parse_change(&payload) == Some((String::new(), Some(nonce.clone())))
+                        {
+                            feed = Feed::Live;
+                            warned = false;
+                            c.set_live(true);
+                            tracing::debug!(channel, "Destination cache following changes.");
+                        } else {
+                            c.apply_change(&payload);
+                        }
+                    }
                     // Messages were dropped on our side: anything may have changed.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => c.clear(),
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    Err(RecvError::Lagged(_)) => c.clear(),
+                    Err(RecvError::Closed) => {
                         c.set_live(false);
                         return;
                     }
@@ -247,21 +293,28 @@ async fn follow(cache: Weak<DestinationCache>, sub: Client, channel: String) {
             }
             r = reconnects.recv() => {
                 if let Some(c) = cache.upgrade() { c.set_live(false) }
-                subscribed = false;
-                if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) { return; }
+                feed = Feed::Down;
+                if matches!(r, Err(RecvError::Closed)) { return; }
             }
             e = errors.recv() => {
                 if let Ok((e, _)) = &e {
                     tracing::debug!(error = %e, "Destination change feed interrupted.");
                 }
                 if let Some(c) = cache.upgrade() { c.set_live(false) }
-                subscribed = false;
-                if matches!(e, Err(tokio::sync::broadcast::error::RecvError::Closed)) { return; }
+                feed = Feed::Down;
+                if matches!(e, Err(RecvError::Closed)) { return; }
             }
             _ = tick.tick() => {
-                if subscribed && !sub.is_connected() {
-                    if let Some(c) = cache.upgrade() { c.set_live(false) }
-                    subscribed = false;
+                let Some(c) = cache.upgrade() else { return };
+                if !matches!(feed, Feed::Down) && !sub.is_connected() {
+                    c.set_live(false);
+                    feed = Feed::Down;
+                }
+                if let Feed::Probing(_, until) = &feed
+                    && tokio::time::Instant::now() >= *until
+                {
+                    warn(&mut warned, &"the probe published on the channel never came back");
+                    feed = Feed::Subscribed;
                 }
             }
         }

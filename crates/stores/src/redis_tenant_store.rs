@@ -25,7 +25,9 @@ const DELETED_TTL_SECS: i64 = 7 * 24 * 3600;
 
 /// Creates or replaces a destination hash and its summary atomically; on create, refuses an
 /// existing id or a full tenant. Keys share the tenant hash tag, so this is cluster-safe.
-/// Announces the change on the destination change channel (ARGV 5 and 6) in the same step.
+/// Announces the change on the destination change channel (ARGV 5 and 6) in the same step;
+/// `pcall`, so a Redis user without pub/sub rights (Redis 7 ACLs grant no channels by default)
+/// still writes (the caches of such a deployment never go live: they cannot subscribe either).
 const UPSERT_DESTINATION: &str = r#"
 if ARGV[1] == 'create' then
   if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return 'exists' end
@@ -34,7 +36,7 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
-redis.call('PUBLISH', ARGV[5], ARGV[6])
+redis.pcall('PUBLISH', ARGV[5], ARGV[6])
 return 'ok'
 "#;
 
@@ -44,7 +46,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'deleted
 redis.call('HSET', KEYS[1], 'deleted_at', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('HDEL', KEYS[2], ARGV[3])
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+redis.pcall('PUBLISH', ARGV[4], ARGV[5])
 return 1
 "#;
 
@@ -459,10 +461,6 @@ impl TenantStore for RedisTenantStore {
             let _: () = tx.expire(&dk, DELETED_TTL_SECS, None).await.map_err(be)?;
         }
         let _: () = tx.del(self.keys.summaries(id)).await.map_err(be)?;
-        let _: () = tx
-            .publish(&self.changes, change_message(id, None))
-            .await
-            .map_err(be)?;
         let _: () = tx.hset(&key, ("deleted_at", now)).await.map_err(be)?;
         let _: () = tx.expire(&key, DELETED_TTL_SECS, None).await.map_err(be)?;
         let _: () = tx
@@ -473,6 +471,14 @@ impl TenantStore for RedisTenantStore {
             .await
             .map_err(be)?;
         let _: Value = tx.exec(true).await.map_err(be)?;
+        // After the transaction, not in it: a PUBLISH refused by an ACL would abort it.
+        let announced: Result<(), Error> = self
+            .client
+            .publish(&self.changes, change_message(id, None))
+            .await;
+        if let Err(e) = announced {
+            tracing::warn!(error = %e, tenant_id = id, "Cannot announce the tenant's deletion to destination caches; they drop its destinations within DESTINATION_CACHE_TTL_SECONDS.");
+        }
         self.forget(id, None);
         Ok(true)
     }

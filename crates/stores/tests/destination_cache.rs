@@ -53,7 +53,12 @@ async fn setup(prefix: &str) -> Setup {
         Cipher::new("k"),
     )
     .with_destination_cache(cache.clone());
-    spawn_subscription(&cache, subscriber, reader.change_channel().to_string());
+    spawn_subscription(
+        &cache,
+        subscriber,
+        raw.clone(),
+        reader.change_channel().to_string(),
+    );
     wait_for(|| cache.is_live(), "the cache subscribes").await;
     Setup {
         deployment,
@@ -256,4 +261,91 @@ async fn the_cached_store_conforms() {
     let s = setup("dconf").await;
     outpost_test_support::tenant_store_suite::run(&s.reader).await;
     s.cleanup().await;
+}
+
+/// A Redis user without pub/sub rights (Redis 7 ACLs grant no channels by default): writes
+/// still succeed (the announcement is best effort) and the cache never goes live, so reads
+/// stay fresh.
+#[tokio::test]
+async fn a_user_without_channel_rights_writes_and_reads_uncached() {
+    let admin = connect(&settings()).await.unwrap();
+    let user = outpost_test_support::unique("nochan");
+    let _: Value = admin
+        .custom(
+            fred::cmd!("ACL"),
+            vec![
+                "SETUSER".to_string(),
+                user.clone(),
+                "on".into(),
+                ">pw".into(),
+                "~*".into(),
+                "+@all".into(),
+                "resetchannels".into(),
+            ],
+        )
+        .await
+        .unwrap();
+    let as_user = RedisSettings {
+        username: Some(user.clone()),
+        password: Some("pw".into()),
+        ..settings()
+    };
+    let deployment = outpost_test_support::unique("dnochan");
+    let client = connect(&as_user).await.unwrap();
+    let writer = RedisTenantStore::new(client.clone(), Some(&deployment), Cipher::new("k"));
+    let cache = Arc::new(DestinationCache::new(Duration::from_secs(60), 100));
+    let reader = RedisTenantStore::new(client.clone(), Some(&deployment), Cipher::new("k"))
+        .with_destination_cache(cache.clone());
+    spawn_subscription(
+        &cache,
+        connect(&as_user).await.unwrap(),
+        client.clone(),
+        reader.change_channel().to_string(),
+    );
+    let now = outpost_core::time::now_ms();
+    writer
+        .upsert_tenant(&outpost_core::tenant::TenantRecord {
+            id: "t".into(),
+            metadata: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    writer
+        .create_destination(&dest("d", &["a"]), 5)
+        .await
+        .unwrap();
+    writer.update_destination(&dest("d", &["b"])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(!cache.is_live(), "SUBSCRIBE was refused");
+    assert_eq!(
+        topics(&reader.get_destination("t", "d").await.unwrap()),
+        ["b"]
+    );
+    let _: () = client
+        .hset(
+            format!("{deployment}:tenant:{{t}}:destination:d"),
+            ("topics", "c"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        topics(&reader.get_destination("t", "d").await.unwrap()),
+        ["c"],
+        "not cached"
+    );
+    assert!(writer.delete_destination("t", "d").await.unwrap());
+    assert!(writer.delete_tenant("t").await.unwrap());
+    let _: Value = admin
+        .custom(fred::cmd!("ACL"), vec!["DELUSER".to_string(), user])
+        .await
+        .unwrap();
+    let keys: Vec<String> = admin
+        .custom(fred::cmd!("KEYS"), vec![format!("{deployment}:*")])
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: () = admin.del(keys).await.unwrap();
+    }
 }
