@@ -10,7 +10,11 @@
 //!   otherwise hold every slot for as long as its answers take (the tasks of other
 //!   destinations waiting for a slot are not seen here). Such a task is deferred by a quarter
 //!   of [`SLOW_AFTER`] only, as the destination may well be fast: its first quick answer
-//!   lifts the limit.
+//!   lifts the limit. A destination that answered quickly of late and has had the process to
+//!   itself for [`SLOW_AFTER`] (no other destination in flight or answered) is exempt: a short
+//!   stall of its endpoint, or of a saturated machine, must not send a wave of its tasks back
+//!   to the schedule when no other destination waits (seen in `make bench`, embedded case A:
+//!   600 deferrals a run and tails of 1–2 s).
 //!
 //! A task that would exceed that is deferred (rescheduled, without counting as an attempt, for
 //! its turn at the rate the destination is being served) so its slot goes to the other
@@ -30,6 +34,8 @@ pub const REMEMBER_SLOW: Duration = Duration::from_secs(30);
 
 #[derive(Default)]
 struct Slots {
+    /// This destination's number in [`State`] (for [`State::recent_done`]).
+    key: u64,
     next: u64,
     started: HashMap<u64, Instant>,
     /// How long the last completed delivery took, and when it ended.
@@ -61,6 +67,19 @@ struct State {
     by_dest: HashMap<String, Slots>,
     /// Destinations tracked before idle ones are forgotten.
     prune_at: usize,
+    /// Numbers given to destinations ([`Slots::key`]; 0 is none).
+    keys: u64,
+    /// The last completion of the two destinations that completed last, most recent first:
+    /// whether a destination other than a given one completed lately, without a scan.
+    recent_done: [(u64, Option<Instant>); 2],
+}
+
+/// Whether, by `recent_done` ([`State::recent_done`]), a destination other than `key` completed
+/// a delivery since `since`.
+fn other_done_since(recent_done: &[(u64, Option<Instant>); 2], key: u64, since: Instant) -> bool {
+    recent_done
+        .iter()
+        .any(|(k, at)| *k != key && at.is_some_and(|at| at >= since))
 }
 
 /// A held slot; released on drop.
@@ -80,6 +99,11 @@ impl Drop for Slot {
         {
             state.total = state.total.saturating_sub(1);
             s.last_done = Some((now.saturating_duration_since(started), now));
+            let key = s.key;
+            if state.recent_done[0].0 != key {
+                state.recent_done[1] = state.recent_done[0];
+            }
+            state.recent_done[0] = (key, Some(now));
         }
     }
 }
@@ -168,14 +192,32 @@ impl Fairness {
             state.by_dest.retain(|_, s| s.active(now));
             state.prune_at = state.by_dest.len() * 2;
         }
-        let slots = state.by_dest.entry(dest.to_string()).or_default();
+        let slots = state.by_dest.entry(dest.to_string()).or_insert_with(|| {
+            state.keys += 1;
+            Slots {
+                key: state.keys,
+                ..Slots::default()
+            }
+        });
         let mine = slots.started.len();
         let oldest = slots.oldest();
         let slowness = slots.slowness(now, self.slow_after, oldest);
         // At the slow cap without a quick answer since its oldest delivery in flight began:
         // before its slowness shows, an endpoint that just turned slow could otherwise hold
         // every slot for as long as its answers take.
-        if slowness.is_none() && mine >= self.slow_cap && !slots.keeping_up(self.slow_after, oldest)
+        // Unless it has had the process to itself lately and answered quickly: then nobody
+        // waits for its slots, and a stall must not send its tasks back to the schedule.
+        let alone_and_quick = state.total == mine
+            && !other_done_since(
+                &state.recent_done,
+                slots.key,
+                now.checked_sub(self.slow_after).unwrap_or(now),
+            )
+            && slots.recent(now).is_some_and(|t| t < self.slow_after);
+        if slowness.is_none()
+            && mine >= self.slow_cap
+            && !alone_and_quick
+            && !slots.keeping_up(self.slow_after, oldest)
         {
             // Not known to be slow yet: look again shortly, when it has answered or shown
             // its slowness.
@@ -300,6 +342,31 @@ mod tests {
             .collect();
         assert!(alone.try_acquire("new", t0).is_err());
         drop(held);
+    }
+
+    #[test]
+    fn a_quick_destination_alone_is_not_held_back_by_a_stall() {
+        let f = Fairness::new(2, 8);
+        // It answered quickly; now its deliveries stall (none answered since they started).
+        drop(f.try_acquire("d", Instant::now()).unwrap());
+        let t0 = Instant::now();
+        let mut held: Vec<_> = (0..2).map(|_| f.try_acquire("d", t0).unwrap()).collect();
+        // Nobody else in flight or answered lately: it may take more than the slow cap.
+        held.extend((0..4).map(|_| f.try_acquire("d", t0).unwrap()));
+        assert_eq!(f.in_flight("d"), 6);
+        // Another destination in flight: the limit is back.
+        let other = f.try_acquire("other", t0).unwrap();
+        assert!(f.try_acquire("d", t0).is_err());
+        // And while that one answered within the last second.
+        drop(other);
+        assert!(f.try_acquire("d", Instant::now()).is_err());
+        // A destination never heard from gets no exemption, alone or not.
+        drop(held);
+        let alone = Fairness::new(2, 8);
+        let _held: Vec<_> = (0..2)
+            .map(|_| alone.try_acquire("new", t0).unwrap())
+            .collect();
+        assert!(alone.try_acquire("new", t0).is_err());
     }
 
     #[test]
