@@ -6,7 +6,6 @@ use outpost_core::destination::Destination;
 use outpost_core::event::{AttemptStatus, DeliveryTask, Event, LogEntry};
 use outpost_core::ports::*;
 use outpost_core::retry::RetryPolicy;
-use outpost_core::tenant::TenantRecord;
 use outpost_core::time::now_ms;
 use outpost_delivery::deliver::{Deliverer, Outcome};
 use outpost_delivery::sender::Sender;
@@ -72,12 +71,7 @@ async fn rig_with(
     let logs = logmq.subscribe(100).await.unwrap();
     let now = now_ms();
     store
-        .upsert_tenant(&TenantRecord {
-            id: "t".into(),
-            metadata: None,
-            created_at: now,
-            updated_at: now,
-        })
+        .upsert_tenant(&outpost_test_support::tenant_store_suite::tenant("t", now))
         .await
         .unwrap();
     Rig {

@@ -402,34 +402,21 @@ mod tests {
     fn stays_within_its_size() {
         let t0 = Instant::now();
         let c = live(1_000, 3);
-        for i in 0..3 {
-            let g = c.generation();
-            c.insert(g, "t", &format!("d{i}"), DestinationLookup::Deleted, t0);
+        let put = |id: &str, after_ms: u64| {
+            let at = t0 + Duration::from_millis(after_ms);
+            c.insert(c.generation(), "t", id, DestinationLookup::Deleted, at);
+        };
+        for id in ["d0", "d1", "d2"] {
+            put(id, 0);
         }
         assert_eq!(c.len(), 3);
         // Full of fresh entries: emptied, then the new one kept.
-        let g = c.generation();
-        c.insert(g, "t", "d3", DestinationLookup::Deleted, t0);
+        put("d3", 0);
         assert_eq!(c.len(), 1);
-        let g = c.generation();
-        c.insert(g, "t", "d4", DestinationLookup::Deleted, t0);
-        let g = c.generation();
-        c.insert(
-            g,
-            "t",
-            "d5",
-            DestinationLookup::Deleted,
-            t0 + Duration::from_millis(500),
-        );
+        put("d4", 0);
+        put("d5", 500);
         // Full with two expired: only those go.
-        let g = c.generation();
-        c.insert(
-            g,
-            "t",
-            "d6",
-            DestinationLookup::Deleted,
-            t0 + Duration::from_millis(1_200),
-        );
+        put("d6", 1_200);
         assert_eq!(c.len(), 2);
         assert!(matches!(
             c.get("t", "d6", t0 + Duration::from_millis(1_200)),

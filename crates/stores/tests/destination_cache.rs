@@ -8,21 +8,12 @@ use fred::prelude::*;
 use outpost_core::destination::Destination;
 use outpost_core::ports::{DestinationLookup, TenantStore};
 use outpost_stores::destination_cache::spawn_subscription;
+mod common;
+
+use common::settings;
 use outpost_stores::{Cipher, DestinationCache, RedisSettings, RedisTenantStore, connect};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn settings() -> RedisSettings {
-    let addr = outpost_test_support::redis_addr();
-    let (host, port) = addr.rsplit_once(':').expect("TEST_REDIS_ADDR is host:port");
-    RedisSettings {
-        host: host.into(),
-        port: port.parse().expect("port"),
-        username: None,
-        password: None,
-        database: 0,
-    }
-}
 
 /// A plain store (the api's) and a cached one (a delivery process's) on one deployment,
 /// the raw client, the cache, and the subscriber's Redis client id.
@@ -71,17 +62,14 @@ async fn setup(prefix: &str) -> Setup {
 }
 
 impl Setup {
-    async fn create_tenant(&self) {
-        let now = outpost_core::time::now_ms();
+    /// Tenant `t` with destination `d` on topic `a`, held by the cache.
+    async fn start(&self) {
+        create_tenant(&self.writer).await;
         self.writer
-            .upsert_tenant(&outpost_core::tenant::TenantRecord {
-                id: "t".into(),
-                metadata: None,
-                created_at: now,
-                updated_at: now,
-            })
+            .create_destination(&dest("d", &["a"]), 5)
             .await
             .unwrap();
+        assert_eq!(topics(&self.read_cached("d").await), ["a"]);
     }
 
     fn key(&self, id: &str) -> String {
@@ -127,6 +115,14 @@ impl Setup {
     }
 }
 
+async fn create_tenant(store: &RedisTenantStore) {
+    let now = outpost_core::time::now_ms();
+    store
+        .upsert_tenant(&outpost_test_support::tenant_store_suite::tenant("t", now))
+        .await
+        .unwrap();
+}
+
 fn topics(l: &DestinationLookup) -> Vec<String> {
     match l {
         DestinationLookup::Found(d) => d.topics.clone(),
@@ -167,12 +163,7 @@ fn dest(id: &str, topics: &[&str]) -> Destination {
 #[tokio::test]
 async fn repeated_reads_are_served_from_the_cache_and_changes_reach_it() {
     let s = setup("dcache").await;
-    s.create_tenant().await;
-    s.writer
-        .create_destination(&dest("d", &["a"]), 5)
-        .await
-        .unwrap();
-    assert_eq!(topics(&s.read_cached("d").await), ["a"]);
+    s.start().await;
     // An unannounced change is not seen: the second read did not go to Redis.
     s.overwrite_topics("d", "sneaky").await;
     assert_eq!(topics(&s.read("d").await), ["a"]);
@@ -225,12 +216,7 @@ async fn repeated_reads_are_served_from_the_cache_and_changes_reach_it() {
 #[tokio::test]
 async fn a_cut_subscription_empties_the_cache_until_it_is_back() {
     let s = setup("dcut").await;
-    s.create_tenant().await;
-    s.writer
-        .create_destination(&dest("d", &["a"]), 5)
-        .await
-        .unwrap();
-    assert_eq!(topics(&s.read_cached("d").await), ["a"]);
+    s.start().await;
     assert_eq!(s.cache.len(), 1);
     // Cut the subscriber's connection; changes made meanwhile are announced to no one.
     let _: Value = s
@@ -302,16 +288,7 @@ async fn a_user_without_channel_rights_writes_and_reads_uncached() {
         client.clone(),
         reader.change_channel().to_string(),
     );
-    let now = outpost_core::time::now_ms();
-    writer
-        .upsert_tenant(&outpost_core::tenant::TenantRecord {
-            id: "t".into(),
-            metadata: None,
-            created_at: now,
-            updated_at: now,
-        })
-        .await
-        .unwrap();
+    create_tenant(&writer).await;
     writer
         .create_destination(&dest("d", &["a"]), 5)
         .await

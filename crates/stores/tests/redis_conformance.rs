@@ -1,19 +1,10 @@
 //! The tenant-store conformance suite against a real Redis (`TEST_REDIS_URL`, default the
 //! local one). A missing Redis fails the test: it is part of the default run.
 
-use outpost_stores::{Cipher, RedisSettings, RedisTenantStore, connect};
+mod common;
 
-fn settings() -> RedisSettings {
-    let addr = outpost_test_support::redis_addr();
-    let (host, port) = addr.rsplit_once(':').expect("TEST_REDIS_ADDR is host:port");
-    RedisSettings {
-        host: host.into(),
-        port: port.parse().expect("port"),
-        username: None,
-        password: None,
-        database: 0,
-    }
-}
+use common::settings;
+use outpost_stores::{Cipher, RedisTenantStore, connect};
 
 #[tokio::test]
 async fn redis_store_conforms() {
@@ -34,12 +25,7 @@ async fn credentials_are_encrypted_at_rest_and_index_rebuilds() {
     let store = RedisTenantStore::new(client.clone(), Some(&deployment), Cipher::new("k"));
     let now = outpost_core::time::now_ms();
     store
-        .upsert_tenant(&outpost_core::tenant::TenantRecord {
-            id: "t".into(),
-            metadata: None,
-            created_at: now,
-            updated_at: now,
-        })
+        .upsert_tenant(&outpost_test_support::tenant_store_suite::tenant("t", now))
         .await
         .unwrap();
     let mut d = outpost_test_support::tenant_store_suite::destination("t", "d", &["*"], now);

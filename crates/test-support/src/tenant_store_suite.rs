@@ -8,6 +8,16 @@ use outpost_core::ports::{DestinationLookup, TenantListQuery, TenantStore};
 use outpost_core::tenant::TenantRecord;
 use outpost_core::time::{Timestamp, now_ms};
 
+/// A tenant record without metadata.
+pub fn tenant(id: &str, created: Timestamp) -> TenantRecord {
+    TenantRecord {
+        id: id.into(),
+        metadata: None,
+        created_at: created,
+        updated_at: created,
+    }
+}
+
 fn record(id: &str, created: Timestamp) -> TenantRecord {
     TenantRecord {
         id: id.into(),
