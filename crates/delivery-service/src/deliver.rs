@@ -18,6 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
+/// Tries of a log entry's publish before the task is given up (waits 0.25, 0.5, 1 and 2 s).
+const LOG_PUBLISH_TRIES: u32 = 5;
+/// The first wait between those tries; it doubles.
+const LOG_PUBLISH_FIRST_WAIT: Duration = Duration::from_millis(250);
+
 /// What to do with the queue message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -322,10 +327,28 @@ impl Deliverer {
         };
         let body = serde_json::to_vec(&entry)
             .map_err(|e| tracing::error!(error = %e, "Cannot encode the log entry."))?;
+        self.publish_log(body).await
+    }
+
+    /// Publishes a log entry, trying again for a few seconds: the send has been made, and a
+    /// task given up here is redelivered and sent again (a duplicate at the destination), so
+    /// a broker restart is waited out. The same entry published twice (its confirm lost) is
+    /// one attempt: the log store keys attempts by id.
+    async fn publish_log(&self, body: Vec<u8>) -> Result<(), ()> {
+        let mut wait = LOG_PUBLISH_FIRST_WAIT;
+        for _ in 1..LOG_PUBLISH_TRIES {
+            match self.logmq.publish(vec![body.clone()]).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "Cannot publish the attempt to logmq; trying again.");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+            }
+        }
         self.logmq
             .publish(vec![body])
             .await
-            .map_err(|e| tracing::error!(error = %e, "Cannot publish the attempt to logmq."))?;
-        Ok(())
+            .map_err(|e| tracing::error!(error = %e, "Cannot publish the attempt to logmq; the task will be redelivered."))
     }
 }
