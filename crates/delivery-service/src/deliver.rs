@@ -334,11 +334,20 @@ impl Deliverer {
     /// task given up here is redelivered and sent again (a duplicate at the destination), so
     /// a broker restart is waited out. The same entry published twice (its confirm lost) is
     /// one attempt: the log store keys attempts by id.
-    async fn publish_log(&self, body: Vec<u8>) -> Result<(), ()> {
+    async fn publish_log(&self, mut body: Vec<u8>) -> Result<(), ()> {
         let mut wait = LOG_PUBLISH_FIRST_WAIT;
-        for _ in 1..LOG_PUBLISH_TRIES {
-            match self.logmq.publish(vec![body.clone()]).await {
+        for attempt in 1..=LOG_PUBLISH_TRIES {
+            let last = attempt == LOG_PUBLISH_TRIES;
+            let message = if last {
+                std::mem::take(&mut body)
+            } else {
+                body.clone()
+            };
+            match self.logmq.publish(vec![message]).await {
                 Ok(()) => return Ok(()),
+                Err(e) if last => {
+                    tracing::error!(error = %e, "Cannot publish the attempt to logmq; the task will be redelivered.");
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "Cannot publish the attempt to logmq; trying again.");
                     tokio::time::sleep(wait).await;
@@ -346,9 +355,6 @@ impl Deliverer {
                 }
             }
         }
-        self.logmq
-            .publish(vec![body])
-            .await
-            .map_err(|e| tracing::error!(error = %e, "Cannot publish the attempt to logmq; the task will be redelivered."))
+        Err(())
     }
 }

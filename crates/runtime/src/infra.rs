@@ -78,11 +78,28 @@ impl Infra {
                 Stores::memory(cfg)
             }
         };
-        let (deliverymq, logmq): (Arc<dyn Queue>, Arc<dyn Queue>) =
+        // Concurrent publishes share broker messages (group commit), on every backend. On
+        // RabbitMQ one publish at a time: its confirms come within milliseconds and each
+        // message costs it far more CPU than its bytes, so publishes that wait for the one in
+        // flight are worth more packed together than sent side by side (`make bench`, case A:
+        // RabbitMQ CPU per delivery about 40 % lower than with 4 in flight; p99 at 1,000
+        // events/s 30 ms instead of 280 ms on a loaded box). The cloud queues answer over
+        // HTTP in tens of milliseconds and keep 4 in flight.
+        let cloud_in_flight = outpost_mq::CombineLimits::DELIVERY.in_flight;
+        let (deliverymq, logmq, in_flight): (Arc<dyn Queue>, Arc<dyn Queue>, usize) =
             match (&cfg.sqs, &cfg.servicebus, &cfg.pubsub, &cfg.rabbitmq_url) {
-                (Some(sqs), ..) => sqs_queues(cfg, sqs).await?,
-                (None, Some(sb), ..) => servicebus_queues(cfg, sb).await?,
-                (None, None, Some(pubsub), _) => pubsub_queues(cfg, pubsub).await?,
+                (Some(sqs), ..) => {
+                    let (d, l) = sqs_queues(cfg, sqs).await?;
+                    (d, l, cloud_in_flight)
+                }
+                (None, Some(sb), ..) => {
+                    let (d, l) = servicebus_queues(cfg, sb).await?;
+                    (d, l, cloud_in_flight)
+                }
+                (None, None, Some(pubsub), _) => {
+                    let (d, l) = pubsub_queues(cfg, pubsub).await?;
+                    (d, l, cloud_in_flight)
+                }
                 (None, None, None, Some(url)) => {
                     let raw = &cfg.raw;
                     let get = |k: &str, d: &str| {
@@ -118,7 +135,7 @@ impl Infra {
                     ))
                     .await
                     .context("cannot set up the RabbitMQ log queue")?;
-                    (Arc::new(d), Arc::new(l))
+                    (Arc::new(d), Arc::new(l), 1)
                 }
                 (None, None, None, None) => (
                     Arc::new(outpost_mq::MemoryQueue::new(
@@ -126,19 +143,9 @@ impl Infra {
                         MEMORY_QUEUE_CAPACITY,
                     )),
                     Arc::new(outpost_mq::MemoryQueue::new("logmq", MEMORY_QUEUE_CAPACITY)),
+                    outpost_mq::CombineLimits::DELIVERY.in_flight,
                 ),
             };
-        // Concurrent publishes share broker messages (group commit), on every backend. On
-        // RabbitMQ one publish at a time: its confirms come within milliseconds and each
-        // message costs it far more CPU than its bytes, so publishes that wait for the one in
-        // flight are worth more packed together than sent side by side (`make bench`, case A:
-        // RabbitMQ CPU per delivery about 40 % lower than with 4 in flight; p99 at 1,000
-        // events/s 30 ms instead of 280 ms on a loaded box). The cloud queues answer over
-        // HTTP in tens of milliseconds and keep 4 in flight.
-        let in_flight = match (&cfg.sqs, &cfg.servicebus, &cfg.pubsub, &cfg.rabbitmq_url) {
-            (None, None, None, Some(_)) => 1,
-            _ => outpost_mq::CombineLimits::DELIVERY.in_flight,
-        };
         let deliverymq: Arc<dyn Queue> = Arc::new(outpost_mq::Combining::new(
             deliverymq,
             outpost_mq::CombineLimits {
@@ -205,9 +212,12 @@ impl Stores {
             password: r.password.clone(),
             database: r.database,
         };
-        let client = outpost_stores::connect(&settings)
-            .await
-            .with_context(|| format!("cannot connect to Redis at {}:{}", r.host, r.port))?;
+        let connect = || async {
+            outpost_stores::connect(&settings)
+                .await
+                .with_context(|| format!("cannot connect to Redis at {}:{}", r.host, r.port))
+        };
+        let client = connect().await?;
         let dep = cfg.deployment_id.as_deref();
         let secret = cfg.aes_encryption_secret.clone().unwrap_or_default();
         let mut store = outpost_stores::RedisTenantStore::new(
@@ -217,9 +227,7 @@ impl Stores {
         );
         if cfg.service.runs_delivery() && cfg.destination_cache_ttl_secs > 0 {
             // Its own connection: a subscribed connection carries nothing else.
-            let subscriber = outpost_stores::connect(&settings)
-                .await
-                .with_context(|| format!("cannot connect to Redis at {}:{}", r.host, r.port))?;
+            let subscriber = connect().await?;
             let cache = Arc::new(outpost_stores::DestinationCache::new(
                 Duration::from_secs(cfg.destination_cache_ttl_secs),
                 DESTINATION_CACHE_ENTRIES,

@@ -47,9 +47,63 @@ struct Entry {
     stored: Instant,
 }
 
+/// Entries by tenant, then destination id: looked up by borrowed ids (no allocation per
+/// read), and a tenant's entries dropped at once.
+#[derive(Default)]
+struct Entries {
+    by_tenant: HashMap<String, HashMap<String, Entry>>,
+    len: usize,
+}
+
+impl Entries {
+    fn get(&self, tenant_id: &str, id: &str) -> Option<&Entry> {
+        self.by_tenant.get(tenant_id)?.get(id)
+    }
+
+    fn insert(&mut self, tenant_id: &str, id: &str, entry: Entry) {
+        let tenant = match self.by_tenant.get_mut(tenant_id) {
+            Some(t) => t,
+            None => self.by_tenant.entry(tenant_id.to_string()).or_default(),
+        };
+        if tenant.insert(id.to_string(), entry).is_none() {
+            self.len += 1;
+        }
+    }
+
+    fn remove(&mut self, tenant_id: &str, id: &str) {
+        if let Some(tenant) = self.by_tenant.get_mut(tenant_id) {
+            if tenant.remove(id).is_some() {
+                self.len -= 1;
+            }
+            if tenant.is_empty() {
+                self.by_tenant.remove(tenant_id);
+            }
+        }
+    }
+
+    fn remove_tenant(&mut self, tenant_id: &str) {
+        if let Some(tenant) = self.by_tenant.remove(tenant_id) {
+            self.len -= tenant.len();
+        }
+    }
+
+    fn retain_fresh(&mut self, now: Instant, ttl: Duration) {
+        self.by_tenant.retain(|_, tenant| {
+            tenant.retain(|_, e| now.saturating_duration_since(e.stored) < ttl);
+            !tenant.is_empty()
+        });
+        self.len = self.by_tenant.values().map(HashMap::len).sum();
+    }
+
+    fn clear(&mut self) {
+        self.by_tenant.clear();
+        self.len = 0;
+    }
+}
+
 /// The cache. Shared by the tenant store (reads) and the subscription task (changes).
 pub struct DestinationCache {
-    entries: RwLock<HashMap<(String, String), Entry>>,
+    entries: RwLock<Entries>,
     generation: AtomicU64,
     live: AtomicBool,
     ttl: Duration,
@@ -70,7 +124,7 @@ impl DestinationCache {
     /// (serves nothing) until [`DestinationCache::set_live`] is called.
     pub fn new(ttl: Duration, max_entries: usize) -> Self {
         Self {
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(Entries::default()),
             generation: AtomicU64::new(0),
             live: AtomicBool::new(false),
             ttl,
@@ -106,9 +160,7 @@ impl DestinationCache {
             return None;
         }
         let entries = self.entries.read().ok()?;
-        // The map is keyed by owned pairs; a lookup by borrowed parts would need a custom key
-        // type, and these two small allocations are far below the Redis read they save.
-        let e = entries.get(&(tenant_id.to_string(), id.to_string()))?;
+        let e = entries.get(tenant_id, id)?;
         (now.saturating_duration_since(e.stored) < self.ttl).then(|| e.value.clone())
     }
 
@@ -133,17 +185,13 @@ impl DestinationCache {
         if !self.is_live() || self.generation.load(Ordering::Acquire) != generation {
             return;
         }
-        if entries.len() >= self.max_entries {
-            let ttl = self.ttl;
-            entries.retain(|_, e| now.saturating_duration_since(e.stored) < ttl);
-            if entries.len() >= self.max_entries {
+        if entries.len >= self.max_entries {
+            entries.retain_fresh(now, self.ttl);
+            if entries.len >= self.max_entries {
                 entries.clear();
             }
         }
-        entries.insert(
-            (tenant_id.to_string(), id.to_string()),
-            Entry { value, stored: now },
-        );
+        entries.insert(tenant_id, id, Entry { value, stored: now });
     }
 
     /// Drops one destination, or every destination of the tenant when `id` is `None`.
@@ -151,10 +199,8 @@ impl DestinationCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut entries) = self.entries.write() {
             match id {
-                Some(id) => {
-                    entries.remove(&(tenant_id.to_string(), id.to_string()));
-                }
-                None => entries.retain(|(t, _), _| t != tenant_id),
+                Some(id) => entries.remove(tenant_id, id),
+                None => entries.remove_tenant(tenant_id),
             }
         }
     }
@@ -183,7 +229,7 @@ impl DestinationCache {
 
     /// How many entries are held (fresh or not).
     pub fn len(&self) -> usize {
-        self.entries.read().map(|e| e.len()).unwrap_or(0)
+        self.entries.read().map(|e| e.len).unwrap_or(0)
     }
 
     /// Whether no entry is held.
@@ -388,12 +434,16 @@ mod tests {
             let g = c.generation();
             c.insert(g, t, d, dest(t, d), now);
         }
+        c.insert(c.generation(), "t1", "a", dest("t1", "a"), now);
+        assert_eq!(c.len(), 3, "storing a held destination again replaces it");
         c.apply_change(&change_message("t1", Some("a")));
         assert!(c.get("t1", "a", now).is_none());
         assert!(c.get("t1", "b", now).is_some());
+        assert_eq!(c.len(), 2);
         c.apply_change(&change_message("t1", None));
         assert!(c.get("t1", "b", now).is_none());
         assert!(c.get("t2", "a", now).is_some());
+        assert_eq!(c.len(), 1);
         c.apply_change("not a change");
         assert!(c.is_empty(), "an unknown message empties the cache");
     }
