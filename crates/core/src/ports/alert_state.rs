@@ -3,6 +3,7 @@
 //! keeps redelivered log entries from alerting twice.
 
 use crate::StoreError;
+use crate::ports::expiring::ExpiringMap;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -40,7 +41,7 @@ pub trait AlertState: Send + Sync + 'static {
 struct Inner {
     failures: HashMap<(String, String), HashSet<String>>,
     windows: HashMap<(String, String), Instant>,
-    processed: HashMap<String, Instant>,
+    processed: ExpiringMap<()>,
 }
 
 /// In-memory alert state.
@@ -100,19 +101,13 @@ impl AlertState for MemoryAlertState {
 
     async fn is_processed(&self, attempt_id: &str) -> Result<bool, StoreError> {
         let i = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(i.processed
-            .get(attempt_id)
-            .is_some_and(|until| *until > Instant::now()))
+        Ok(i.processed.contains(attempt_id, Instant::now()))
     }
 
     async fn mark_processed(&self, attempt_id: &str) -> Result<(), StoreError> {
         let mut i = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if i.processed.len() > 100_000 {
-            let now = Instant::now();
-            i.processed.retain(|_, until| *until > now);
-        }
-        i.processed
-            .insert(attempt_id.to_string(), Instant::now() + STATE_TTL);
+        let now = Instant::now();
+        i.processed.insert(attempt_id, (), now + STATE_TTL, now);
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! then marked `processed` for a TTL; a failed run releases it (spec §3.4, §4.1 step 3).
 
 use crate::StoreError;
-use std::collections::HashMap;
+use crate::ports::expiring::ExpiringMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -39,9 +39,11 @@ pub trait Idempotency: Send + Sync + 'static {
     async fn release(&self, key: &str) -> Result<(), StoreError>;
 }
 
-/// In-memory idempotency keys (expired keys are dropped lazily).
+/// In-memory idempotency keys (expired keys are dropped when read, and swept as the map
+/// grows: [`ExpiringMap`]).
 pub struct MemoryIdempotency {
-    keys: Mutex<HashMap<String, (bool, Instant)>>,
+    /// `true` when processed, `false` while processing.
+    keys: Mutex<ExpiringMap<bool>>,
     processing_ttl: Duration,
 }
 
@@ -66,16 +68,16 @@ impl MemoryIdempotency {
         self
     }
 
-    fn live(map: &mut HashMap<String, (bool, Instant)>, key: &str) -> Option<Claim> {
-        match map.get(key) {
-            Some((_, until)) if *until <= Instant::now() => {
-                map.remove(key);
-                None
-            }
-            Some((true, _)) => Some(Claim::Processed),
-            Some((false, _)) => Some(Claim::Processing),
-            None => None,
-        }
+    fn keys(&self) -> std::sync::MutexGuard<'_, ExpiringMap<bool>> {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn state_of(processed: bool) -> Claim {
+    if processed {
+        Claim::Processed
+    } else {
+        Claim::Processing
     }
 }
 
@@ -86,39 +88,27 @@ impl Idempotency for MemoryIdempotency {
     }
 
     async fn claim(&self, key: &str) -> Result<Claim, StoreError> {
-        let mut m = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > 100_000 {
-            let now = Instant::now();
-            m.retain(|_, (_, until)| *until > now);
+        let now = Instant::now();
+        let mut m = self.keys();
+        if let Some(state) = m.get(key, now).map(|p| state_of(*p)) {
+            return Ok(state);
         }
-        match Self::live(&mut m, key) {
-            Some(state) => Ok(state),
-            None => {
-                m.insert(
-                    key.to_string(),
-                    (false, Instant::now() + self.processing_ttl),
-                );
-                Ok(Claim::Acquired)
-            }
-        }
+        m.insert(key, false, now + self.processing_ttl, now);
+        Ok(Claim::Acquired)
     }
 
     async fn state(&self, key: &str) -> Result<Option<Claim>, StoreError> {
-        let mut m = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(Self::live(&mut m, key))
+        Ok(self.keys().get(key, Instant::now()).map(|p| state_of(*p)))
     }
 
     async fn mark_processed(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
-        let mut m = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        m.insert(key.to_string(), (true, Instant::now() + ttl));
+        let now = Instant::now();
+        self.keys().insert(key, true, now + ttl, now);
         Ok(())
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
-        self.keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        self.keys().remove(key);
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! in-memory implementation for the embedded mode and tests.
 
 pub mod alert_state;
+pub mod expiring;
 pub mod idempotency;
 pub mod log_store;
 pub mod memory_log_store;
