@@ -225,7 +225,9 @@ impl Stores {
             dep,
             outpost_stores::Cipher::new(&secret),
         );
-        if cfg.service.runs_delivery() && cfg.destination_cache_ttl_secs > 0 {
+        // Deliveries read their destination, publishes their tenant's routing table.
+        let hot_reads = cfg.service.runs_delivery() || cfg.service.runs_api();
+        if hot_reads && cfg.destination_cache_ttl_secs > 0 {
             // Its own connection: a subscribed connection carries nothing else.
             let subscriber = connect().await?;
             let cache = Arc::new(outpost_stores::DestinationCache::new(

@@ -1,5 +1,6 @@
-//! A process-local cache of destinations for the delivery path, so a delivery does not read
-//! and decrypt its destination's Redis hash every time.
+//! A process-local cache of destinations for the hot paths: a delivery does not read and
+//! decrypt its destination's Redis hash every time, and a publish does not read its tenant's
+//! destination summaries (the routing table) every time.
 //!
 //! Every write of a destination in [`crate::RedisTenantStore`] publishes the destination's
 //! identity on a Redis pub/sub channel (see [`change_channel`]): in the script that writes it,
@@ -15,6 +16,7 @@
 //! under is still current.
 
 use fred::prelude::*;
+use outpost_core::destination::DestinationSummary;
 use outpost_core::ports::DestinationLookup;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -47,35 +49,72 @@ struct Entry {
     stored: Instant,
 }
 
+/// A tenant's entries: its destinations by id, and its summaries.
+#[derive(Default)]
+struct TenantEntries {
+    destinations: HashMap<String, Entry>,
+    summaries: Option<(Arc<[DestinationSummary]>, Instant)>,
+}
+
+impl TenantEntries {
+    fn len(&self) -> usize {
+        self.destinations.len() + usize::from(self.summaries.is_some())
+    }
+}
+
 /// Entries by tenant, then destination id: looked up by borrowed ids (no allocation per
 /// read), and a tenant's entries dropped at once.
 #[derive(Default)]
 struct Entries {
-    by_tenant: HashMap<String, HashMap<String, Entry>>,
+    by_tenant: HashMap<String, TenantEntries>,
     len: usize,
 }
 
 impl Entries {
     fn get(&self, tenant_id: &str, id: &str) -> Option<&Entry> {
-        self.by_tenant.get(tenant_id)?.get(id)
+        self.by_tenant.get(tenant_id)?.destinations.get(id)
+    }
+
+    /// A tenant's entries, made if absent (on a miss only: the key is allocated).
+    fn tenant(&mut self, tenant_id: &str) -> &mut TenantEntries {
+        self.by_tenant.entry(tenant_id.to_string()).or_default()
     }
 
     fn insert(&mut self, tenant_id: &str, id: &str, entry: Entry) {
-        let tenant = match self.by_tenant.get_mut(tenant_id) {
-            Some(t) => t,
-            None => self.by_tenant.entry(tenant_id.to_string()).or_default(),
-        };
-        if tenant.insert(id.to_string(), entry).is_none() {
+        if self
+            .tenant(tenant_id)
+            .destinations
+            .insert(id.to_string(), entry)
+            .is_none()
+        {
             self.len += 1;
         }
     }
 
+    fn insert_summaries(
+        &mut self,
+        tenant_id: &str,
+        value: Arc<[DestinationSummary]>,
+        now: Instant,
+    ) {
+        if self
+            .tenant(tenant_id)
+            .summaries
+            .replace((value, now))
+            .is_none()
+        {
+            self.len += 1;
+        }
+    }
+
+    /// Drops destination `id` of the tenant, and the tenant's summaries (they list it).
     fn remove(&mut self, tenant_id: &str, id: &str) {
         if let Some(tenant) = self.by_tenant.get_mut(tenant_id) {
-            if tenant.remove(id).is_some() {
-                self.len -= 1;
-            }
-            if tenant.is_empty() {
+            let before = tenant.len();
+            tenant.destinations.remove(id);
+            tenant.summaries = None;
+            self.len -= before - tenant.len();
+            if tenant.len() == 0 {
                 self.by_tenant.remove(tenant_id);
             }
         }
@@ -88,11 +127,15 @@ impl Entries {
     }
 
     fn retain_fresh(&mut self, now: Instant, ttl: Duration) {
+        let fresh = |stored: Instant| now.saturating_duration_since(stored) < ttl;
         self.by_tenant.retain(|_, tenant| {
-            tenant.retain(|_, e| now.saturating_duration_since(e.stored) < ttl);
-            !tenant.is_empty()
+            tenant.destinations.retain(|_, e| fresh(e.stored));
+            if tenant.summaries.as_ref().is_some_and(|(_, at)| !fresh(*at)) {
+                tenant.summaries = None;
+            }
+            tenant.len() > 0
         });
-        self.len = self.by_tenant.values().map(HashMap::len).sum();
+        self.len = self.by_tenant.values().map(TenantEntries::len).sum();
     }
 
     fn clear(&mut self) {
@@ -164,6 +207,56 @@ impl DestinationCache {
         (now.saturating_duration_since(e.stored) < self.ttl).then(|| e.value.clone())
     }
 
+    /// The cached summaries of a tenant's destinations, if live, present and fresh.
+    pub fn get_summaries(
+        &self,
+        tenant_id: &str,
+        now: Instant,
+    ) -> Option<Arc<[DestinationSummary]>> {
+        if !self.is_live() {
+            return None;
+        }
+        let entries = self.entries.read().ok()?;
+        let (value, stored) = entries.by_tenant.get(tenant_id)?.summaries.as_ref()?;
+        (now.saturating_duration_since(*stored) < self.ttl).then(|| value.clone())
+    }
+
+    /// Keeps a tenant's summaries, read from Redis under `generation`, unless a change arrived
+    /// since (or the feed is down).
+    pub fn insert_summaries(
+        &self,
+        generation: u64,
+        tenant_id: &str,
+        value: Arc<[DestinationSummary]>,
+        now: Instant,
+    ) {
+        if let Some(mut entries) = self.writable(generation, now) {
+            entries.insert_summaries(tenant_id, value, now);
+        }
+    }
+
+    /// The entries, write-locked, when a value read under `generation` may be kept: the feed
+    /// is live and no change arrived since. Room is made for one more entry.
+    fn writable(
+        &self,
+        generation: u64,
+        now: Instant,
+    ) -> Option<std::sync::RwLockWriteGuard<'_, Entries>> {
+        let mut entries = self.entries.write().ok()?;
+        // Checked under the write lock: `invalidate` bumps the generation before it takes the
+        // lock, so either it sees this entry and drops it, or this sees the new generation.
+        if !self.is_live() || self.generation.load(Ordering::Acquire) != generation {
+            return None;
+        }
+        if entries.len >= self.max_entries {
+            entries.retain_fresh(now, self.ttl);
+            if entries.len >= self.max_entries {
+                entries.clear();
+            }
+        }
+        Some(entries)
+    }
+
     /// Keeps `value`, read from Redis under `generation`, unless a change arrived since (or the
     /// feed is down).
     pub fn insert(
@@ -177,21 +270,9 @@ impl DestinationCache {
         if matches!(value, DestinationLookup::NotFound) {
             return;
         }
-        let Ok(mut entries) = self.entries.write() else {
-            return;
-        };
-        // Checked under the write lock: `invalidate` bumps the generation before it takes the
-        // lock, so either it sees this entry and drops it, or this sees the new generation.
-        if !self.is_live() || self.generation.load(Ordering::Acquire) != generation {
-            return;
+        if let Some(mut entries) = self.writable(generation, now) {
+            entries.insert(tenant_id, id, Entry { value, stored: now });
         }
-        if entries.len >= self.max_entries {
-            entries.retain_fresh(now, self.ttl);
-            if entries.len >= self.max_entries {
-                entries.clear();
-            }
-        }
-        entries.insert(tenant_id, id, Entry { value, stored: now });
     }
 
     /// Drops one destination, or every destination of the tenant when `id` is `None`.
@@ -446,6 +527,40 @@ mod tests {
         assert_eq!(c.len(), 1);
         c.apply_change("not a change");
         assert!(c.is_empty(), "an unknown message empties the cache");
+    }
+
+    #[test]
+    fn a_tenants_summaries_go_with_any_change_of_its_destinations() {
+        let now = Instant::now();
+        let c = live(10_000, 10);
+        let summaries = |t: &str| -> Arc<[DestinationSummary]> {
+            match dest(t, "a") {
+                DestinationLookup::Found(d) => Arc::from(vec![d.summary()]),
+                _ => unreachable!(),
+            }
+        };
+        for t in ["t1", "t2"] {
+            c.insert(c.generation(), t, "a", dest(t, "a"), now);
+            c.insert_summaries(c.generation(), t, summaries(t), now);
+        }
+        assert_eq!(c.len(), 4);
+        assert_eq!(c.get_summaries("t1", now).map(|s| s.len()), Some(1));
+        // A change of one destination drops it and its tenant's summaries, nothing else.
+        c.apply_change(&change_message("t1", Some("other")));
+        assert!(c.get_summaries("t1", now).is_none());
+        assert!(c.get("t1", "a", now).is_some());
+        assert!(c.get_summaries("t2", now).is_some());
+        assert_eq!(c.len(), 3);
+        // A read that overlapped a change is not kept.
+        let g = c.generation();
+        c.apply_change(&change_message("t1", Some("a")));
+        c.insert_summaries(g, "t1", summaries("t1"), now);
+        assert!(c.get_summaries("t1", now).is_none());
+        // Stale summaries are not served.
+        let later = now + Duration::from_secs(11);
+        assert!(c.get_summaries("t2", later).is_none());
+        c.apply_change(&change_message("t2", None));
+        assert!(c.is_empty());
     }
 
     #[test]

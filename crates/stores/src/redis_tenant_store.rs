@@ -101,8 +101,8 @@ impl RedisTenantStore {
         }
     }
 
-    /// The same store, answering [`TenantStore::get_destination`] from `cache` while it is
-    /// live (see [`DestinationCache`];
+    /// The same store, answering [`TenantStore::get_destination`] and
+    /// [`TenantStore::list_summaries`] from `cache` while it is live (see [`DestinationCache`];
     /// [`crate::destination_cache::spawn_subscription`] keeps it so).
     pub fn with_destination_cache(mut self, cache: Arc<DestinationCache>) -> Self {
         self.cache = Some(cache);
@@ -112,6 +112,16 @@ impl RedisTenantStore {
     /// The channel this store announces destination changes on.
     pub fn change_channel(&self) -> &str {
         &self.changes
+    }
+
+    /// A tenant's destination summaries, from Redis.
+    async fn read_summaries(&self, tenant_id: &str) -> Result<Vec<DestinationSummary>, StoreError> {
+        let h: HashMap<String, String> = self
+            .client
+            .hgetall(self.keys.summaries(tenant_id))
+            .await
+            .map_err(be)?;
+        Self::parse_summaries(h)
     }
 
     /// Drops `tenant_id`'s destination `id` (all of its destinations for `None`) from this
@@ -646,11 +656,20 @@ impl TenantStore for RedisTenantStore {
     }
 
     async fn list_summaries(&self, tenant_id: &str) -> Result<Vec<DestinationSummary>, StoreError> {
-        let h: HashMap<String, String> = self
-            .client
-            .hgetall(self.keys.summaries(tenant_id))
-            .await
-            .map_err(be)?;
-        Self::parse_summaries(h)
+        let Some(cache) = &self.cache else {
+            return self.read_summaries(tenant_id).await;
+        };
+        if let Some(hit) = cache.get_summaries(tenant_id, Instant::now()) {
+            return Ok(hit.to_vec());
+        }
+        let generation = cache.generation();
+        let summaries = self.read_summaries(tenant_id).await?;
+        cache.insert_summaries(
+            generation,
+            tenant_id,
+            Arc::from(summaries.as_slice()),
+            Instant::now(),
+        );
+        Ok(summaries)
     }
 }

@@ -213,6 +213,70 @@ async fn repeated_reads_are_served_from_the_cache_and_changes_reach_it() {
     s.cleanup().await;
 }
 
+/// The ids of tenant `t`'s destinations on topic `topic`, as a publish routes them.
+async fn routed(store: &RedisTenantStore, topic: &str) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .list_summaries("t")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.matches(topic, &serde_json::json!({"data": {"amount": 10}})))
+        .map(|d| d.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Reads the reader's routing until `want` (a change message may land a moment after the
+/// write returned).
+async fn routed_until(s: &Setup, topic: &str, want: &[&str], what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while routed(&s.reader, topic).await != want {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn routing_summaries_are_cached_and_changes_reach_them() {
+    let s = setup("dsum").await;
+    s.start().await;
+    routed_until(&s, "a", &["d"], "the first routing").await;
+    wait_for(
+        || {
+            s.cache
+                .get_summaries("t", std::time::Instant::now())
+                .is_some()
+        },
+        "the summaries are cached",
+    )
+    .await;
+    // Served from the cache: a change behind every store's back is not seen.
+    let summaries = outpost_stores::keys::Keys::new(Some(&s.deployment)).summaries("t");
+    let _: () = s.raw.hdel(&summaries, "d").await.unwrap();
+    assert_eq!(routed(&s.reader, "a").await, ["d"]);
+    // Each write through a store is announced and reaches the routing.
+    s.writer
+        .create_destination(&dest("e", &["a"]), 5)
+        .await
+        .unwrap();
+    routed_until(&s, "a", &["e"], "a created destination is routed").await;
+    s.writer
+        .update_destination(&dest("e", &["b"]))
+        .await
+        .unwrap();
+    routed_until(&s, "b", &["e"], "an updated destination is routed anew").await;
+    s.writer.delete_destination("t", "e").await.unwrap();
+    routed_until(&s, "b", &[], "a deleted destination is no longer routed").await;
+    // The writing store's own cache drops its copy at once, before the message comes back.
+    s.reader
+        .create_destination(&dest("f", &["a"]), 5)
+        .await
+        .unwrap();
+    assert_eq!(routed(&s.reader, "a").await, ["f"]);
+    s.cleanup().await;
+}
+
 #[tokio::test]
 async fn a_cut_subscription_empties_the_cache_until_it_is_back() {
     let s = setup("dcut").await;
