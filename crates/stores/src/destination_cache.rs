@@ -43,17 +43,25 @@ fn parse_change(payload: &str) -> Option<(String, Option<String>)> {
     serde_json::from_str(payload).ok()
 }
 
-struct Entry {
-    /// Found or Deleted (a destination not found is not cached: it may be about to be created).
-    value: DestinationLookup,
+/// A value read from Redis, and when.
+struct Entry<T> {
+    value: T,
     stored: Instant,
 }
 
-/// A tenant's entries: its destinations by id, and its summaries.
+impl<T> Entry<T> {
+    /// Whether it may still be served at `now`.
+    fn fresh(&self, now: Instant, ttl: Duration) -> bool {
+        now.saturating_duration_since(self.stored) < ttl
+    }
+}
+
+/// A tenant's entries: its destinations by id (Found or Deleted; a destination not found is
+/// not cached, it may be about to be created), and its summaries.
 #[derive(Default)]
 struct TenantEntries {
-    destinations: HashMap<String, Entry>,
-    summaries: Option<(Arc<[DestinationSummary]>, Instant)>,
+    destinations: HashMap<String, Entry<DestinationLookup>>,
+    summaries: Option<Entry<Arc<[DestinationSummary]>>>,
 }
 
 impl TenantEntries {
@@ -71,16 +79,12 @@ struct Entries {
 }
 
 impl Entries {
-    fn get(&self, tenant_id: &str, id: &str) -> Option<&Entry> {
-        self.by_tenant.get(tenant_id)?.destinations.get(id)
-    }
-
     /// A tenant's entries, made if absent (on a miss only: the key is allocated).
     fn tenant(&mut self, tenant_id: &str) -> &mut TenantEntries {
         self.by_tenant.entry(tenant_id.to_string()).or_default()
     }
 
-    fn insert(&mut self, tenant_id: &str, id: &str, entry: Entry) {
+    fn insert(&mut self, tenant_id: &str, id: &str, entry: Entry<DestinationLookup>) {
         if self
             .tenant(tenant_id)
             .destinations
@@ -91,18 +95,8 @@ impl Entries {
         }
     }
 
-    fn insert_summaries(
-        &mut self,
-        tenant_id: &str,
-        value: Arc<[DestinationSummary]>,
-        now: Instant,
-    ) {
-        if self
-            .tenant(tenant_id)
-            .summaries
-            .replace((value, now))
-            .is_none()
-        {
+    fn insert_summaries(&mut self, tenant_id: &str, entry: Entry<Arc<[DestinationSummary]>>) {
+        if self.tenant(tenant_id).summaries.replace(entry).is_none() {
             self.len += 1;
         }
     }
@@ -127,10 +121,13 @@ impl Entries {
     }
 
     fn retain_fresh(&mut self, now: Instant, ttl: Duration) {
-        let fresh = |stored: Instant| now.saturating_duration_since(stored) < ttl;
         self.by_tenant.retain(|_, tenant| {
-            tenant.destinations.retain(|_, e| fresh(e.stored));
-            if tenant.summaries.as_ref().is_some_and(|(_, at)| !fresh(*at)) {
+            tenant.destinations.retain(|_, e| e.fresh(now, ttl));
+            if tenant
+                .summaries
+                .as_ref()
+                .is_some_and(|e| !e.fresh(now, ttl))
+            {
                 tenant.summaries = None;
             }
             tenant.len() > 0
@@ -199,12 +196,7 @@ impl DestinationCache {
 
     /// The cached lookup of a destination, if live, present and fresh.
     pub fn get(&self, tenant_id: &str, id: &str, now: Instant) -> Option<DestinationLookup> {
-        if !self.is_live() {
-            return None;
-        }
-        let entries = self.entries.read().ok()?;
-        let e = entries.get(tenant_id, id)?;
-        (now.saturating_duration_since(e.stored) < self.ttl).then(|| e.value.clone())
+        self.serve(tenant_id, now, |t| t.destinations.get(id))
     }
 
     /// The cached summaries of a tenant's destinations, if live, present and fresh.
@@ -213,12 +205,22 @@ impl DestinationCache {
         tenant_id: &str,
         now: Instant,
     ) -> Option<Arc<[DestinationSummary]>> {
+        self.serve(tenant_id, now, |t| t.summaries.as_ref())
+    }
+
+    /// The value `pick` finds among a tenant's entries, if the cache is live and it is fresh.
+    fn serve<T: Clone>(
+        &self,
+        tenant_id: &str,
+        now: Instant,
+        pick: impl FnOnce(&TenantEntries) -> Option<&Entry<T>>,
+    ) -> Option<T> {
         if !self.is_live() {
             return None;
         }
         let entries = self.entries.read().ok()?;
-        let (value, stored) = entries.by_tenant.get(tenant_id)?.summaries.as_ref()?;
-        (now.saturating_duration_since(*stored) < self.ttl).then(|| value.clone())
+        let e = pick(entries.by_tenant.get(tenant_id)?)?;
+        e.fresh(now, self.ttl).then(|| e.value.clone())
     }
 
     /// Keeps a tenant's summaries, read from Redis under `generation`, unless a change arrived
@@ -231,7 +233,7 @@ impl DestinationCache {
         now: Instant,
     ) {
         if let Some(mut entries) = self.writable(generation, now) {
-            entries.insert_summaries(tenant_id, value, now);
+            entries.insert_summaries(tenant_id, Entry { value, stored: now });
         }
     }
 

@@ -20,10 +20,8 @@ pub fn tenant(id: &str, created: Timestamp) -> TenantRecord {
 
 fn record(id: &str, created: Timestamp) -> TenantRecord {
     TenantRecord {
-        id: id.into(),
         metadata: Some([("plan".to_string(), "pro".to_string())].into()),
-        created_at: created,
-        updated_at: created,
+        ..tenant(id, created)
     }
 }
 
