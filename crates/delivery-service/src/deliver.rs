@@ -1,9 +1,9 @@
 //! One delivery task, start to finish (spec §4.1): load the destination, skip deleted or
-//! disabled ones, claim the attempt's idempotency key, defer the task when its destination is
-//! slow and at its cap ([`crate::fairness`]), send with the delivery timeout,
-//! schedule or cancel the retry, publish the attempt to logmq, and say whether to ack.
+//! disabled ones, take a delivery slot or defer the task when its destination is slow and at
+//! its cap ([`crate::fairness`]), claim the attempt's idempotency key, send with the delivery
+//! timeout, schedule or cancel the retry, publish the attempt to logmq, and say whether to ack.
 
-use crate::fairness::Fairness;
+use crate::fairness::{Fairness, Slot};
 use crate::sender::{SendResult, Sender, Unsupported};
 use outpost_core::destination::Destination;
 use outpost_core::event::{Attempt, AttemptStatus, DeliveryTask, LogEntryRef};
@@ -15,7 +15,7 @@ use outpost_core::retry::RetryPolicy;
 use outpost_core::time::now_ms;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// Tries of a log entry's publish before the task is given up (waits 0.25, 0.5, 1 and 2 s).
@@ -113,29 +113,9 @@ impl Deliverer {
             return Outcome::Ack;
         }
         let key = task.idempotency_key();
-        match self.claim(&key).await {
-            Ok(Claim::Acquired) => {}
-            Ok(Claim::Processed) => return Outcome::Ack,
-            Ok(Claim::Processing) => return Outcome::Nack,
-            Err(e) => {
-                tracing::error!(error = %e, "Cannot claim the delivery idempotency key.");
-                return Outcome::Nack;
-            }
-        }
-        // Only the send counts towards a destination's slowness, not the wait for the claim.
-        let slot_key = format!("{}/{}", task.event.tenant_id, task.destination_id);
-        let _slot = match self
-            .fairness
-            .try_acquire(&slot_key, std::time::Instant::now())
-        {
+        let _slot = match self.slot_and_claim(&task, &key).await {
             Ok(slot) => slot,
-            Err(after) => {
-                let deferred = self.defer(&task, after).await;
-                if let Err(e) = self.idempotency.release(&key).await {
-                    tracing::warn!(error = %e, "Cannot release the delivery idempotency key.");
-                }
-                return deferred;
-            }
+            Err(outcome) => return outcome,
         };
         let outcome = self.attempt(&task, &dest).await;
         let settled = match outcome {
@@ -155,6 +135,46 @@ impl Deliverer {
                 Outcome::Nack
             }
         })
+    }
+
+    /// A delivery slot for the task's destination and the claim of its attempt's key, or the
+    /// outcome when the task does not run now. The slot comes first: a task deferred because
+    /// its destination is saturated costs no claim and release (a copy delivered meanwhile is
+    /// acked on its return, through its key). A key held by another worker is waited for
+    /// without a slot: only the send counts towards a destination's slowness.
+    async fn slot_and_claim(&self, task: &DeliveryTask, key: &str) -> Result<Slot, Outcome> {
+        let slot_key = format!("{}/{}", task.event.tenant_id, task.destination_id);
+        let slot = match self.fairness.try_acquire(&slot_key, Instant::now()) {
+            Ok(slot) => slot,
+            Err(after) => return Err(self.defer(task, after).await),
+        };
+        let claimed = match self.idempotency.claim(key).await {
+            Ok(Claim::Processing) => {
+                drop(slot);
+                self.claim(key).await
+            }
+            Ok(Claim::Acquired) => return Ok(slot),
+            other => other,
+        };
+        match claimed {
+            Ok(Claim::Acquired) => {}
+            Ok(Claim::Processed) => return Err(Outcome::Ack),
+            Ok(Claim::Processing) => return Err(Outcome::Nack),
+            Err(e) => {
+                tracing::error!(error = %e, "Cannot claim the delivery idempotency key.");
+                return Err(Outcome::Nack);
+            }
+        }
+        match self.fairness.try_acquire(&slot_key, Instant::now()) {
+            Ok(slot) => Ok(slot),
+            Err(after) => {
+                let deferred = self.defer(task, after).await;
+                if let Err(e) = self.idempotency.release(key).await {
+                    tracing::warn!(error = %e, "Cannot release the delivery idempotency key.");
+                }
+                Err(deferred)
+            }
+        }
     }
 
     /// Claims the attempt's key. A key held by another worker (or by a worker that died, whose
@@ -218,7 +238,7 @@ impl Deliverer {
     /// happened and the task must be redelivered.
     async fn attempt(&self, task: &DeliveryTask, dest: &Destination) -> Result<(), ()> {
         let now = now_ms();
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let sender = self.sender(&dest.kind);
         let m = outpost_telemetry::metrics::metrics();
         m.in_flight.add(1, &[]);

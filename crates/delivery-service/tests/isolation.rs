@@ -1,7 +1,7 @@
 //! Isolation between destinations through the real consumer: a destination whose endpoint hangs
 //! keeps at most half of the delivery slots, so a healthy destination's deliveries go on
 //! while the hung requests are still open; deferred tasks are delivered later, once each,
-//! without being counted as attempts.
+//! without being counted as attempts, and without claiming their idempotency keys.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use outpost_core::destination::Destination;
@@ -19,6 +19,7 @@ use outpost_destinations::webhook::request::WebhookSettings;
 use outpost_test_support::receiver::{Receiver, Reply};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -56,6 +57,36 @@ fn task(dest: &str, n: usize) -> Vec<u8> {
     .unwrap()
 }
 
+/// Idempotency keys that count claims and releases.
+#[derive(Default)]
+struct Counted {
+    inner: MemoryIdempotency,
+    claims: AtomicUsize,
+    releases: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Idempotency for Counted {
+    async fn claim(&self, key: &str) -> Result<Claim, outpost_core::StoreError> {
+        self.claims.fetch_add(1, Ordering::SeqCst);
+        self.inner.claim(key).await
+    }
+    async fn state(&self, key: &str) -> Result<Option<Claim>, outpost_core::StoreError> {
+        self.inner.state(key).await
+    }
+    async fn mark_processed(
+        &self,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<(), outpost_core::StoreError> {
+        self.inner.mark_processed(key, ttl).await
+    }
+    async fn release(&self, key: &str) -> Result<(), outpost_core::StoreError> {
+        self.releases.fetch_add(1, Ordering::SeqCst);
+        self.inner.release(key).await
+    }
+}
+
 #[tokio::test]
 async fn a_hanging_destination_does_not_starve_a_healthy_one() {
     const HANG: Duration = Duration::from_secs(2);
@@ -85,9 +116,10 @@ async fn a_hanging_destination_does_not_starve_a_healthy_one() {
     .unwrap();
     let mut senders: HashMap<String, Arc<dyn Sender>> = HashMap::new();
     senders.insert("webhook".into(), Arc::new(webhook));
+    let keys = Arc::new(Counted::default());
     let deliverer = Arc::new(Deliverer {
         store: store.clone(),
-        idempotency: Arc::new(MemoryIdempotency::new()),
+        idempotency: keys.clone(),
         idempotency_ttl: Duration::from_secs(60),
         scheduler: scheduler.clone(),
         logmq: logmq.clone(),
@@ -183,6 +215,15 @@ async fn a_hanging_destination_does_not_starve_a_healthy_one() {
     );
     let slow_events: HashSet<_> = slow_rx.distinct_events("/slow");
     assert_eq!(slow_events.len(), 8);
+    // A deferred task is put back before its key is claimed: one claim per send, no release.
+    assert_eq!(
+        (
+            keys.claims.load(Ordering::SeqCst),
+            keys.releases.load(Ordering::SeqCst)
+        ),
+        (68, 0),
+        "claims and releases"
+    );
     shutdown.cancel();
     consumer.await.unwrap();
     monitor.await.unwrap();

@@ -105,7 +105,8 @@ pub struct Row {
     pub delivery_rate: f64,
     /// Publish→delivery latency of healthy deliveries.
     pub lat: Lat,
-    /// First send → last delivery (the CPU window), s.
+    /// First send → last delivery, or last healthy delivery in the isolation case (the CPU
+    /// window), s.
     pub wall_s: f64,
     /// Per service process.
     pub procs: Vec<ProcRow>,
@@ -153,6 +154,28 @@ fn cpu_snap(pids: &[(String, u32)]) -> CpuSnap {
         me: procs::stat(std::process::id()).map(|s| s.own).unwrap_or(0),
         machine: procs::machine_ticks().0,
     }
+}
+
+/// Redis calls per command since `before` (split; machine-wide), most frequent first.
+async fn redis_calls_since(
+    args: &Args,
+    svc: &services::Services,
+    before: &Option<std::collections::BTreeMap<String, u64>>,
+) -> Option<Vec<(String, u64)>> {
+    let (Some(b), Some(_)) = (before, &svc.infra) else {
+        return None;
+    };
+    let now = infra::redis_command_calls(&args.backends.redis_addr).await?;
+    let mut d: Vec<(String, u64)> = now
+        .into_iter()
+        .map(|(k, v)| {
+            let was = b.get(&k).copied().unwrap_or(0);
+            (k, v.saturating_sub(was))
+        })
+        .filter(|(k, v)| *v > 0 && k != "info")
+        .collect();
+    d.sort_by_key(|x| std::cmp::Reverse(x.1));
+    Some(d)
 }
 
 /// Everything a run needs from outside.
@@ -356,12 +379,24 @@ async fn measure(
     }
     let published = p.ok.load(Ordering::Relaxed);
     let expected = published * total_paths;
+    let mut redis_at_end = None;
     // Wait for the deliveries.
     let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
     let mut last_progress = (rec.unique.load(Ordering::Relaxed), Instant::now());
     let mut last_print = Instant::now();
+    // Isolation: the figures of the healthy destinations' window, taken when their last
+    // delivery arrives (the slow one's take minutes more).
+    let healthy_expected = published * (total_paths - 1);
+    let mut healthy_end: Option<(CpuSnap, Instant)> = None;
     let incomplete = loop {
         let got = rec.unique.load(Ordering::Relaxed);
+        if rec.slow_path().is_some()
+            && healthy_end.is_none()
+            && rec.healthy.load(Ordering::Relaxed) >= healthy_expected
+        {
+            healthy_end = Some((cpu_snap(&svc.pids), Instant::now()));
+            redis_at_end = redis_calls_since(args, svc, &redis_before).await;
+        }
         if got >= expected {
             break None;
         }
@@ -380,25 +415,16 @@ async fn measure(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let after = cpu_snap(&svc.pids);
     let done_at = Instant::now();
-    let redis_calls = match (&redis_before, &svc.infra) {
-        (Some(b), Some(_)) => infra::redis_command_calls(&args.backends.redis_addr)
-            .await
-            .map(|a| {
-                let mut d: Vec<(String, u64)> = a
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let was = b.get(&k).copied().unwrap_or(0);
-                        (k, v.saturating_sub(was))
-                    })
-                    .filter(|(k, v)| *v > 0 && k != "info")
-                    .collect();
-                d.sort_by_key(|x| std::cmp::Reverse(x.1));
-                d
-            }),
-        _ => None,
+    // The CPU window: to the last delivery, or in the isolation case to the last healthy one.
+    let (after, cpu_end) = match healthy_end {
+        Some(end) => end,
+        None => {
+            redis_at_end = redis_calls_since(args, svc, &redis_before).await;
+            (cpu_snap(&svc.pids), done_at)
+        }
     };
+    let redis_calls = redis_at_end;
     progress(if incomplete.is_some() {
         "gave up"
     } else {
@@ -426,7 +452,7 @@ async fn measure(
 
     // Figures.
     let hz = ctx.hz;
-    let window_s = done_at.duration_since(t0).as_secs_f64();
+    let window_s = cpu_end.duration_since(t0).as_secs_f64();
     let slow_path = rec.slow_path();
     let mut lat_us = Vec::with_capacity(expected as usize);
     let mut slow_us = Vec::new();

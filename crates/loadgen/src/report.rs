@@ -227,7 +227,7 @@ pub fn render(args: &Args, m: &Machine, extra: &[String], rows: &[Row]) -> Strin
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "deliveries/s = distinct deliveries at the sink / (last arrival − first publish); latency = sink arrival − publish send (same clock); CPU over [first publish, last delivery]; infra CPU is machine-wide (every postgres, redis-server, beam.smp process); other = machine busy − services − infra − loadgen (foreign load: compilers, kernel threads)."
+        "deliveries/s = distinct deliveries at the sink / (last arrival − first publish); latency = sink arrival − publish send (same clock); CPU, window and Redis commands over [first publish, last delivery] (isolation: last healthy delivery); infra CPU is machine-wide (every postgres, redis-server, beam.smp process); other = machine busy − services − infra − loadgen (foreign load: compilers, kernel threads)."
     );
     let notes = notes(rows);
     if !notes.is_empty() {

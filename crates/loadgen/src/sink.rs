@@ -32,6 +32,8 @@ pub struct Recorder {
     counts: Vec<AtomicU32>,
     /// Distinct (event, path) deliveries.
     pub unique: AtomicU64,
+    /// Distinct deliveries to the paths other than the slow one.
+    pub healthy: AtomicU64,
     /// Deliveries beyond the first of an (event, path).
     pub duplicates: AtomicU64,
     /// Deliveries of other ids (warm-up, strays).
@@ -57,6 +59,7 @@ impl Recorder {
             first: (0..n).map(|_| AtomicU64::new(0)).collect(),
             counts: (0..n).map(|_| AtomicU32::new(0)).collect(),
             unique: AtomicU64::new(0),
+            healthy: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             other: AtomicU64::new(0),
             slow,
@@ -88,6 +91,9 @@ impl Recorder {
         if self.counts[slot].fetch_add(1, Ordering::AcqRel) == 0 {
             self.first[slot].store(now, Ordering::Release);
             self.unique.fetch_add(1, Ordering::Relaxed);
+            if self.slow_path() != Some(path) {
+                self.healthy.fetch_add(1, Ordering::Relaxed);
+            }
         } else {
             self.duplicates.fetch_add(1, Ordering::Relaxed);
         }
@@ -188,6 +194,11 @@ mod tests {
         assert!(!r.arrive(Some("p-1"), 5));
         assert!(!r.arrive(None, 0));
         assert_eq!(r.unique.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            r.healthy.load(Ordering::Relaxed),
+            2,
+            "no slow path: all healthy"
+        );
         assert_eq!(r.duplicates.load(Ordering::Relaxed), 1);
         assert_eq!(r.other.load(Ordering::Relaxed), 4);
         assert_eq!(r.count(1, 1), 2);
@@ -230,6 +241,11 @@ mod tests {
             .send()
             .await?;
         assert_eq!(r.unique.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            r.healthy.load(Ordering::Relaxed),
+            1,
+            "the slow path's is not healthy"
+        );
         assert_eq!(r.other.load(Ordering::Relaxed), 1);
         sink.stop().await;
         Ok(())
