@@ -93,27 +93,36 @@ async fn run(args: args::Args) -> anyhow::Result<bool> {
                 }
             }
         };
+        // The services run in process groups of their own: Ctrl-C at a terminal does not
+        // reach them, and neither does a SIGTERM sent to this process (`timeout`, a CI job
+        // stopped), so both are caught and the services stopped here.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
-            _ = all => false,
-            _ = tokio::signal::ctrl_c() => true,
+            _ = all => None,
+            _ = tokio::signal::ctrl_c() => Some("Ctrl-C"),
+            _ = term.recv() => Some("SIGTERM"),
         }
     };
-    if interrupted {
-        eprintln!("interrupted: stopping the services and removing the run's database and queues");
+    if let Some(signal) = interrupted {
+        eprintln!(
+            "interrupted ({signal}): stopping the services and removing the run's database and queues"
+        );
     }
     reg.cleanup().await;
     let mut text = report::render(&args, &machine, &extra, &rows);
     for e in &errors {
         text.push_str(&format!("- FAILED {e}\n"));
     }
-    if interrupted {
-        text.push_str("- interrupted (Ctrl-C): the table holds the runs that finished\n");
+    if let Some(signal) = interrupted {
+        text.push_str(&format!(
+            "- interrupted ({signal}): the table holds the runs that finished\n"
+        ));
     }
     println!("\n{text}");
     if rows.iter().all(|r| r.kept_logs.is_empty()) {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    Ok(!interrupted && errors.is_empty() && rows.iter().all(|r| r.lost == 0))
+    Ok(interrupted.is_none() && errors.is_empty() && rows.iter().all(|r| r.lost == 0))
 }
 
 fn redact_url(url: &str) -> String {
