@@ -29,12 +29,10 @@ pub struct CombineLimits {
 
 impl CombineLimits {
     /// deliverymq: a message is acked only when all its tasks are settled, so its tasks stay
-    /// few enough not to hold each other up for long. 64 rather than 32: three fan-out-20
-    /// events per message instead of one and a half, about 4 % more deliveries/s in `make
-    /// bench` case B split (RabbitMQ's cost is per message); 128 gained nothing more.
+    /// few enough not to hold each other up for long.
     pub const DELIVERY: CombineLimits = CombineLimits {
         message_bytes: 192 * 1024,
-        message_items: 64,
+        message_items: 32,
         in_flight: 4,
     };
     /// logmq: the log writer commits entries in batches anyway.
