@@ -7,7 +7,7 @@ use crate::procs::{self, RssSampler};
 use crate::publish::{self, Publisher};
 use crate::services;
 use crate::sink::{Recorder, Sink};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -160,7 +160,7 @@ fn cpu_snap(pids: &[(String, u32)]) -> CpuSnap {
 async fn redis_calls_since(
     args: &Args,
     svc: &services::Services,
-    before: &Option<std::collections::BTreeMap<String, u64>>,
+    before: &Option<BTreeMap<String, u64>>,
 ) -> Option<Vec<(String, u64)>> {
     let (Some(b), Some(_)) = (before, &svc.infra) else {
         return None;
@@ -379,23 +379,22 @@ async fn measure(
     }
     let published = p.ok.load(Ordering::Relaxed);
     let expected = published * total_paths;
-    let mut redis_at_end = None;
     // Wait for the deliveries.
     let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
     let mut last_progress = (rec.unique.load(Ordering::Relaxed), Instant::now());
     let mut last_print = Instant::now();
-    // Isolation: the figures of the healthy destinations' window, taken when their last
-    // delivery arrives (the slow one's take minutes more).
+    // Isolation: the figures of the healthy destinations' window (CPU, its end, Redis calls),
+    // taken when their last delivery arrives (the slow one's take minutes more).
     let healthy_expected = published * (total_paths - 1);
-    let mut healthy_end: Option<(CpuSnap, Instant)> = None;
+    let mut healthy_end = None;
     let incomplete = loop {
         let got = rec.unique.load(Ordering::Relaxed);
         if rec.slow_path().is_some()
             && healthy_end.is_none()
             && rec.healthy.load(Ordering::Relaxed) >= healthy_expected
         {
-            healthy_end = Some((cpu_snap(&svc.pids), Instant::now()));
-            redis_at_end = redis_calls_since(args, svc, &redis_before).await;
+            let (cpu, at) = (cpu_snap(&svc.pids), Instant::now());
+            healthy_end = Some((cpu, at, redis_calls_since(args, svc, &redis_before).await));
         }
         if got >= expected {
             break None;
@@ -417,14 +416,17 @@ async fn measure(
     };
     let done_at = Instant::now();
     // The CPU window: to the last delivery, or in the isolation case to the last healthy one.
-    let (after, cpu_end) = match healthy_end {
+    let (after, cpu_end, redis_calls) = match healthy_end {
         Some(end) => end,
         None => {
-            redis_at_end = redis_calls_since(args, svc, &redis_before).await;
-            (cpu_snap(&svc.pids), done_at)
+            let after = cpu_snap(&svc.pids);
+            (
+                after,
+                done_at,
+                redis_calls_since(args, svc, &redis_before).await,
+            )
         }
     };
-    let redis_calls = redis_at_end;
     progress(if incomplete.is_some() {
         "gave up"
     } else {
