@@ -16,6 +16,7 @@ pub mod filter;
 pub mod health;
 pub mod ids;
 pub mod metrics;
+pub mod migrations;
 pub mod patch;
 pub mod ports;
 pub mod publish;

@@ -28,6 +28,26 @@ pub enum Unit {
     Month,
 }
 
+/// How bucket keys are computed (in SQL by the log stores): a fixed width from an anchor, or
+/// whole calendar months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucketing {
+    /// Fixed width and anchor, in milliseconds: the key is the bucket start in epoch
+    /// milliseconds.
+    Fixed {
+        /// Bucket width.
+        width: i64,
+        /// A bucket start (week buckets start on Sunday 1970-01-04).
+        anchor: i64,
+    },
+    /// Calendar months, `n` per bucket, anchored January 1970: the key is the bucket's first
+    /// month counted from January 1970 (UTC).
+    Months {
+        /// Months per bucket.
+        n: i64,
+    },
+}
+
 /// A bucket width such as `1h` or `7d`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Granularity {
@@ -84,15 +104,42 @@ impl Granularity {
     }
 
     fn fixed_ms(&self) -> Option<(i64, i64)> {
-        let n = i64::from(self.n);
-        match self.unit {
-            Unit::Second => Some((n * 1000, 0)),
-            Unit::Minute => Some((n * 60_000, 0)),
-            Unit::Hour => Some((n * 3_600_000, 0)),
-            Unit::Day => Some((n * DAY_MS, 0)),
-            Unit::Week => Some((n * 7 * DAY_MS, WEEK_ANCHOR_MS)),
-            Unit::Month => None,
+        match self.bucketing() {
+            Bucketing::Fixed { width, anchor } => Some((width, anchor)),
+            Bucketing::Months { .. } => None,
         }
+    }
+
+    /// How a store computes this granularity's bucket keys in SQL.
+    pub fn bucketing(&self) -> Bucketing {
+        let n = i64::from(self.n);
+        let fixed = |unit_ms: i64, anchor: i64| Bucketing::Fixed {
+            width: n * unit_ms,
+            anchor,
+        };
+        match self.unit {
+            Unit::Second => fixed(1000, 0),
+            Unit::Minute => fixed(60_000, 0),
+            Unit::Hour => fixed(3_600_000, 0),
+            Unit::Day => fixed(DAY_MS, 0),
+            Unit::Week => fixed(7 * DAY_MS, WEEK_ANCHOR_MS),
+            Unit::Month => Bucketing::Months { n },
+        }
+    }
+
+    /// The bucket start of a bucket key a store computed by [`Granularity::bucketing`] (epoch
+    /// milliseconds, or months since January 1970), or `None` for a month out of range.
+    pub fn bucket_from_key(&self, key: i64) -> Option<Timestamp> {
+        let representative = match self.bucketing() {
+            Bucketing::Fixed { .. } => from_unix_ms(key),
+            Bucketing::Months { .. } => {
+                let year = i32::try_from(1970 + key.div_euclid(12)).ok()?;
+                let month = u32::try_from(key.rem_euclid(12) + 1).ok()?;
+                Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0).single()?
+            }
+        };
+        // The key is already a bucket start; aligning again keeps one definition of buckets.
+        Some(self.bucket_start(representative))
     }
 
     /// The start of the bucket containing `t`.
@@ -169,6 +216,26 @@ pub struct AggregateQuery {
     pub dimensions: Vec<String>,
     /// Filters: dimension to accepted values.
     pub filters: BTreeMap<String, Vec<String>>,
+}
+
+impl AggregateQuery {
+    /// The requested dimensions a store knows, without repeats, in request order, each with
+    /// its column expression by `column` (an unknown name is dropped, as the reference store
+    /// ignores it).
+    pub fn known_dimensions(
+        &self,
+        column: fn(&str) -> Option<&'static str>,
+    ) -> Vec<(&str, &'static str)> {
+        let mut out: Vec<(&str, &'static str)> = Vec::new();
+        for d in &self.dimensions {
+            if let Some(expr) = column(d)
+                && !out.iter().any(|(name, _)| name == d)
+            {
+                out.push((d, expr));
+            }
+        }
+        out
+    }
 }
 
 /// Raw aggregates of one (bucket, dimension values) group.
@@ -366,6 +433,52 @@ mod tests {
 
     fn t(s: &str) -> Timestamp {
         parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn bucket_keys_round_trip_to_bucket_starts() {
+        let t = crate::time::parse_rfc3339("2024-03-31T10:50:00.500Z").unwrap();
+        for (g, key, start) in [
+            ("1s", 1_711_882_200_000, "2024-03-31T10:50:00Z"),
+            ("15m", 1_711_881_900_000, "2024-03-31T10:45:00Z"),
+            ("1w", 1_711_843_200_000, "2024-03-31T00:00:00Z"),
+            ("1M", (2024 - 1970) * 12 + 2, "2024-03-01T00:00:00Z"),
+            ("3M", (2024 - 1970) * 12, "2024-01-01T00:00:00Z"),
+        ] {
+            let g = Granularity::parse(g).unwrap();
+            let start = crate::time::parse_rfc3339(start).unwrap();
+            assert_eq!(g.bucket_start(t), start, "{g:?}");
+            assert_eq!(g.bucket_from_key(key).unwrap(), start, "{g:?}");
+        }
+    }
+
+    #[test]
+    fn a_month_key_out_of_range_is_no_bucket() {
+        let g = Granularity::parse("1M").unwrap();
+        assert_eq!(g.bucket_from_key(i64::MAX), None);
+        assert!(g.bucket_from_key(0).is_some());
+    }
+
+    #[test]
+    fn known_dimensions_keep_request_order_without_repeats_or_unknowns() {
+        let q = AggregateQuery {
+            start: from_unix_ms(0),
+            end: from_unix_ms(1),
+            granularity: None,
+            dimensions: ["topic", "nope", "tenant_id", "topic"]
+                .map(String::from)
+                .to_vec(),
+            filters: BTreeMap::new(),
+        };
+        let column = |d: &str| match d {
+            "topic" => Some("t.topic"),
+            "tenant_id" => Some("t.tenant"),
+            _ => None,
+        };
+        assert_eq!(
+            q.known_dimensions(column),
+            [("topic", "t.topic"), ("tenant_id", "t.tenant")]
+        );
     }
 
     #[test]

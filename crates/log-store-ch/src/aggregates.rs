@@ -24,16 +24,15 @@
 use crate::ChLogStore;
 use crate::http::Num;
 use crate::store::{Where, backend};
-use chrono::{TimeZone, Utc};
 use outpost_core::StoreError;
-use outpost_core::metrics::{AggregateQuery, AggregateRow, Granularity, TOO_BROAD, Unit};
-use outpost_core::time::{Timestamp, from_unix_ms};
+use outpost_core::metrics::{AggregateQuery, AggregateRow, Bucketing, Granularity, TOO_BROAD};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-const DAY_MS: i64 = 86_400_000;
-/// 1970-01-04, a Sunday: the anchor of week buckets.
-const WEEK_ANCHOR_MS: i64 = 3 * DAY_MS;
+/// A bucket key that is no bucket (a month out of range).
+fn bad_bucket() -> StoreError {
+    StoreError::Corrupt("bucket key out of range".into())
+}
 
 /// ClickHouse error codes reported as a query too broad: TOO_MANY_ROWS, TIMEOUT_EXCEEDED,
 /// TOO_SLOW, MEMORY_LIMIT_EXCEEDED, TOO_MANY_BYTES, TOO_MANY_ROWS_OR_BYTES.
@@ -45,33 +44,9 @@ countIf(attempt_number = 1 AND NOT manual), countIf(attempt_number > 1), countIf
 sum(attempt_number), count(duration_ms), coalesce(sum(duration_ms), 0), \
 coalesce(max(duration_ms), 0)";
 
-/// How a granularity is bucketed in SQL.
-enum Bucketing {
-    /// Fixed width and anchor, in milliseconds.
-    Fixed { width: i64, anchor: i64 },
-    /// Calendar months, `n` per bucket, anchored January 1970.
-    Months { n: i64 },
-}
-
-fn bucketing(g: Granularity) -> Bucketing {
-    let n = i64::from(g.n);
-    let fixed = |unit_ms: i64, anchor: i64| Bucketing::Fixed {
-        width: n * unit_ms,
-        anchor,
-    };
-    match g.unit {
-        Unit::Second => fixed(1000, 0),
-        Unit::Minute => fixed(60_000, 0),
-        Unit::Hour => fixed(3_600_000, 0),
-        Unit::Day => fixed(DAY_MS, 0),
-        Unit::Week => fixed(7 * DAY_MS, WEEK_ANCHOR_MS),
-        Unit::Month => Bucketing::Months { n },
-    }
-}
-
 /// The SQL bucket key (an `Int64`) of the `DateTime64` column `col` for `g`.
 fn bucket_key(g: Granularity, col: &str) -> String {
-    match bucketing(g) {
+    match g.bucketing() {
         Bucketing::Fixed { width, anchor } => {
             let x = format!("toUnixTimestamp64Milli({col})");
             format!("({x} - positiveModulo({x} - {anchor}, {width}))")
@@ -81,40 +56,6 @@ fn bucket_key(g: Granularity, col: &str) -> String {
             format!("({x} - positiveModulo({x}, {n}))")
         }
     }
-}
-
-/// The bucket start of a key returned by [`bucket_key`].
-fn bucket_from_key(g: Granularity, key: i64) -> Result<Timestamp, StoreError> {
-    let representative = match bucketing(g) {
-        Bucketing::Fixed { .. } => from_unix_ms(key),
-        Bucketing::Months { .. } => {
-            let bad = |e: std::num::TryFromIntError| StoreError::Corrupt(format!("bucket: {e}"));
-            let year = i32::try_from(1970 + key.div_euclid(12)).map_err(bad)?;
-            let month = u32::try_from(key.rem_euclid(12) + 1).map_err(bad)?;
-            Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
-                .single()
-                .ok_or_else(|| StoreError::Corrupt(format!("bucket month {key} out of range")))?
-        }
-    };
-    // The key is already a bucket start; aligning again keeps one definition of buckets.
-    Ok(g.bucket_start(representative))
-}
-
-/// Requested dimensions without repeats, in request order, paired with their SQL expressions;
-/// unknown names are dropped.
-fn dimensions(
-    q: &AggregateQuery,
-    column: fn(&str) -> Option<&'static str>,
-) -> Vec<(&str, &'static str)> {
-    let mut out: Vec<(&str, &str)> = Vec::new();
-    for d in &q.dimensions {
-        if let Some(expr) = column(d)
-            && !out.iter().any(|(name, _)| name == d)
-        {
-            out.push((d, expr));
-        }
-    }
-    out
 }
 
 fn event_dimension(name: &str) -> Option<&'static str> {
@@ -196,7 +137,7 @@ fn row(
     let bucket = match g {
         Some(g) => {
             let key: Num<i64> = serde_json::from_value(next()?).map_err(bad)?;
-            Some(bucket_from_key(g, key.0)?)
+            Some(g.bucket_from_key(key.0).ok_or_else(bad_bucket)?)
         }
         None => None,
     };
@@ -295,7 +236,7 @@ impl ChLogStore {
         &self,
         q: &AggregateQuery,
     ) -> Result<Vec<AggregateRow>, StoreError> {
-        let dims = dimensions(q, event_dimension);
+        let dims = q.known_dimensions(event_dimension);
         let mut w = window(q, "event_time");
         for (name, values) in &q.filters {
             match name.as_str() {
@@ -333,7 +274,7 @@ impl ChLogStore {
         &self,
         q: &AggregateQuery,
     ) -> Result<Vec<AggregateRow>, StoreError> {
-        let dims = dimensions(q, attempt_dimension);
+        let dims = q.known_dimensions(attempt_dimension);
         // Filters on fields fixed at the attempt's first write, and on those an update changes.
         let (mut fixed, mut latest) = (window(q, "attempt_time"), Where::default());
         for (name, values) in &q.filters {
@@ -389,23 +330,6 @@ impl ChLogStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bucket_keys_round_trip_to_bucket_starts() {
-        let t = outpost_core::time::parse_rfc3339("2024-03-31T10:50:00.500Z").unwrap();
-        for (g, key, start) in [
-            ("1s", 1_711_882_200_000, "2024-03-31T10:50:00Z"),
-            ("15m", 1_711_881_900_000, "2024-03-31T10:45:00Z"),
-            ("1w", 1_711_843_200_000, "2024-03-31T00:00:00Z"),
-            ("1M", (2024 - 1970) * 12 + 2, "2024-03-01T00:00:00Z"),
-            ("3M", (2024 - 1970) * 12, "2024-01-01T00:00:00Z"),
-        ] {
-            let g = Granularity::parse(g).unwrap();
-            let start = outpost_core::time::parse_rfc3339(start).unwrap();
-            assert_eq!(g.bucket_start(t), start, "{g:?}");
-            assert_eq!(bucket_from_key(g, key).unwrap(), start, "{g:?}");
-        }
-    }
 
     #[test]
     fn bucket_sql_uses_floor_semantics() {

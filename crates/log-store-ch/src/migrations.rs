@@ -18,62 +18,37 @@
 
 use crate::http::{Http, Num, quote};
 use crate::{ChError, Tables};
-use chrono::{DateTime, Utc};
+pub use outpost_core::migrations::{Migration, MigrationInfo, MigrationState};
+use outpost_core::migrations::{Mismatch, Recorded};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// One migration file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Migration {
-    /// Version (the numeric prefix of the file name).
-    pub version: i64,
-    /// File name, e.g. `0001_init.sql`.
-    pub file: &'static str,
-    /// The SQL template.
-    pub sql: &'static str,
-}
-
-impl Migration {
-    /// Name without version prefix and extension, e.g. `init`.
-    pub fn name(&self) -> &'static str {
-        let stem = self.file.strip_suffix(".sql").unwrap_or(self.file);
-        stem.split_once('_').map_or(stem, |(_, n)| n)
-    }
-
-    /// SHA-256 (hex) of the SQL with `\r\n` normalised to `\n`.
-    pub fn checksum(&self) -> String {
-        hex::encode(Sha256::digest(self.sql.replace("\r\n", "\n").as_bytes()))
-    }
-
-    /// The statements, in order, without comment lines.
-    pub fn statements(&self) -> Vec<String> {
-        let text: Vec<&str> = self
-            .sql
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("--"))
-            .collect();
-        let mut out = Vec::new();
-        let mut current = String::new();
-        for line in text {
-            let line = line.trim_end();
-            match line.strip_suffix(';') {
-                Some(last) => {
-                    current.push_str(last);
-                    out.push(std::mem::take(&mut current));
-                }
-                None => {
-                    current.push_str(line);
-                    current.push('\n');
-                }
+/// The statements of a migration's SQL, in order, without comment lines.
+pub fn statements(sql: &str) -> Vec<String> {
+    let text: Vec<&str> = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect();
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in text {
+        let line = line.trim_end();
+        match line.strip_suffix(';') {
+            Some(last) => {
+                current.push_str(last);
+                out.push(std::mem::take(&mut current));
+            }
+            None => {
+                current.push_str(line);
+                current.push('\n');
             }
         }
-        out.push(current);
-        out.into_iter()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect()
     }
+    out.push(current);
+    out.into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// The migrations embedded in this binary, in version order.
@@ -89,38 +64,6 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_outpost_settings.sql"),
     },
 ];
-
-/// State of one migration in a database.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MigrationState {
-    /// Not applied yet.
-    Pending,
-    /// Applied.
-    Applied {
-        /// When (first recorded).
-        applied_at: DateTime<Utc>,
-        /// Whether the recorded checksum matches the embedded file.
-        checksum_matches: bool,
-    },
-    /// Recorded in the database but unknown to this binary (a newer version applied it).
-    Unknown {
-        /// When.
-        applied_at: DateTime<Utc>,
-    },
-}
-
-/// A migration and its state, as listed by [`Migrator::list`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrationInfo {
-    /// Version.
-    pub version: i64,
-    /// Name (for unknown migrations: the name recorded in the database).
-    pub name: String,
-    /// Checksum of the embedded file (for unknown migrations: the recorded one).
-    pub checksum: String,
-    /// State in the database.
-    pub state: MigrationState,
-}
 
 /// A recorded migration: the latest row of its version.
 #[derive(Debug, Deserialize)]
@@ -162,7 +105,7 @@ impl Migrator {
 
     /// A migration's statements for this database and deployment.
     fn render(&self, m: &Migration) -> Vec<String> {
-        m.statements()
+        statements(m.sql)
             .into_iter()
             .map(|s| {
                 s.replace("{db}", &self.tables.database)
@@ -199,7 +142,7 @@ impl Migrator {
     }
 
     /// The recorded migrations (none if the table does not exist yet).
-    async fn read_applied(&self) -> Result<BTreeMap<i64, Applied>, ChError> {
+    async fn read_applied(&self) -> Result<BTreeMap<i64, Recorded>, ChError> {
         if !self.table_exists().await? {
             return Ok(BTreeMap::new());
         }
@@ -214,51 +157,33 @@ impl Migrator {
             ))
             .await
             .map_err(|e| e.during("reading the migrations table"))?;
-        Ok(rows.into_iter().map(|a| (a.version.0, a)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|a| {
+                let recorded = Recorded {
+                    name: a.m_name,
+                    checksum: a.m_checksum,
+                    applied_at: outpost_core::time::from_unix_ms(a.applied_ms.0),
+                };
+                (a.version.0, recorded)
+            })
+            .collect())
     }
 
     /// Every known migration with its state, then any applied migration this binary does not
     /// know, in version order.
     pub async fn list(&self) -> Result<Vec<MigrationInfo>, ChError> {
-        let mut applied = self.read_applied().await?;
-        let mut out = Vec::new();
-        for m in &self.migrations {
-            let checksum = m.checksum();
-            let state = match applied.remove(&m.version) {
-                None => MigrationState::Pending,
-                Some(a) => MigrationState::Applied {
-                    applied_at: outpost_core::time::from_unix_ms(a.applied_ms.0),
-                    checksum_matches: a.m_checksum == checksum,
-                },
-            };
-            out.push(MigrationInfo {
-                version: m.version,
-                name: m.name().to_string(),
-                checksum,
-                state,
-            });
-        }
-        out.extend(applied.into_iter().map(|(version, a)| MigrationInfo {
-            version,
-            name: a.m_name,
-            checksum: a.m_checksum,
-            state: MigrationState::Unknown {
-                applied_at: outpost_core::time::from_unix_ms(a.applied_ms.0),
-            },
-        }));
-        out.sort_by_key(|i| i.version);
-        Ok(out)
+        let applied = self.read_applied().await?;
+        Ok(outpost_core::migrations::list(&self.migrations, applied))
     }
 
     /// The migrations [`Self::apply`] would run, in order.
     pub async fn plan(&self) -> Result<Vec<Migration>, ChError> {
         let applied = self.read_applied().await?;
-        Ok(self
-            .migrations
-            .iter()
-            .filter(|m| !applied.contains_key(&m.version))
-            .copied()
-            .collect())
+        Ok(outpost_core::migrations::pending(
+            &self.migrations,
+            &applied,
+        ))
     }
 
     /// Number of pending migrations (0 = the schema is up to date).
@@ -272,25 +197,21 @@ impl Migrator {
         self.check(&self.read_applied().await?)
     }
 
-    fn check(&self, applied: &BTreeMap<i64, Applied>) -> Result<(), ChError> {
-        for (version, a) in applied {
-            let Some(m) = self.migrations.iter().find(|m| m.version == *version) else {
-                return Err(ChError::UnknownApplied {
-                    version: *version,
-                    name: a.m_name.clone(),
-                });
-            };
-            let expected = m.checksum();
-            if a.m_checksum != expected {
-                return Err(ChError::Drift {
-                    version: m.version,
-                    file: m.file,
-                    recorded: a.m_checksum.clone(),
-                    expected,
-                });
-            }
-        }
-        Ok(())
+    fn check(&self, applied: &BTreeMap<i64, Recorded>) -> Result<(), ChError> {
+        outpost_core::migrations::check(&self.migrations, applied).map_err(|m| match m {
+            Mismatch::Unknown { version, name } => ChError::UnknownApplied { version, name },
+            Mismatch::Drift {
+                version,
+                file,
+                recorded,
+                expected,
+            } => ChError::Drift {
+                version,
+                file,
+                recorded,
+                expected,
+            },
+        })
     }
 
     /// Creates the database and the migrations table if needed, then applies the pending
@@ -319,17 +240,13 @@ impl Migrator {
         let applied = self.read_applied().await?;
         self.check(&applied)?;
         let mut done = Vec::new();
-        for m in self
-            .migrations
-            .iter()
-            .filter(|m| !applied.contains_key(&m.version))
-        {
+        for m in outpost_core::migrations::pending(&self.migrations, &applied) {
             let fail = |e: ChError| ChError::Apply {
                 version: m.version,
                 file: m.file,
                 source: Box::new(e),
             };
-            for statement in self.render(m) {
+            for statement in self.render(&m) {
                 self.http.execute(&statement).await.map_err(fail)?;
             }
             #[derive(serde::Serialize)]
@@ -356,7 +273,7 @@ impl Migrator {
                 file = m.file,
                 "applied ClickHouse migration"
             );
-            done.push(*m);
+            done.push(m);
         }
         Ok(done)
     }
@@ -375,14 +292,14 @@ mod tests {
             let prefix: i64 = m.file.split('_').next().unwrap().parse().unwrap();
             assert_eq!(prefix, m.version, "{} prefix matches its version", m.file);
             assert_eq!(m.checksum().len(), 64);
-            assert!(!m.statements().is_empty(), "{} has statements", m.file);
-            for s in m.statements() {
+            assert!(!statements(m.sql).is_empty(), "{} has statements", m.file);
+            for s in statements(m.sql) {
                 assert!(s.contains("IF NOT EXISTS"), "{}: idempotent: {s}", m.file);
                 assert!(s.contains("`{db}`.`{dp}"), "{}: qualified: {s}", m.file);
             }
         }
         assert_eq!(MIGRATIONS[0].name(), "init");
-        assert_eq!(MIGRATIONS[0].statements().len(), 2);
+        assert_eq!(statements(MIGRATIONS[0].sql).len(), 2);
     }
 
     #[test]
@@ -393,7 +310,7 @@ mod tests {
             sql: "-- header; not a statement\nCREATE TABLE a\n(\n  x String -- 'a;b'\n);\r\n\n  -- c\nSELECT 'x;y';\nSELECT 2",
         };
         assert_eq!(
-            m.statements(),
+            statements(m.sql),
             vec![
                 "CREATE TABLE a\n(\n  x String -- 'a;b'\n)".to_string(),
                 "SELECT 'x;y'".to_string(),
@@ -409,6 +326,6 @@ mod tests {
             ..m
         };
         assert_eq!(crlf.checksum(), lf.checksum());
-        assert_eq!(crlf.statements(), lf.statements());
+        assert_eq!(statements(crlf.sql), statements(lf.sql));
     }
 }

@@ -14,17 +14,16 @@
 
 use crate::PgLogStore;
 use crate::store::{Sql, backend, corrupt, get};
-use chrono::{TimeZone, Utc};
 use outpost_core::StoreError;
-use outpost_core::metrics::{AggregateQuery, AggregateRow, Granularity, TOO_BROAD, Unit};
-use outpost_core::time::{Timestamp, from_unix_ms};
+use outpost_core::metrics::{AggregateQuery, AggregateRow, Bucketing, Granularity, TOO_BROAD};
 use std::collections::BTreeMap;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
-const DAY_MS: i64 = 86_400_000;
-/// 1970-01-04, a Sunday: the anchor of week buckets.
-const WEEK_ANCHOR_MS: i64 = 3 * DAY_MS;
+/// A bucket key that is no bucket (a month out of range).
+fn bad_bucket() -> StoreError {
+    StoreError::Corrupt("bucket key out of range".into())
+}
 
 /// Epoch milliseconds of the timestamp column `col` as an integer. Stored times are whole
 /// milliseconds (inserts truncate them), so rounding the double `date_part` is exact (for
@@ -62,35 +61,11 @@ count(duration_ms), \
 coalesce(sum(duration_ms), 0)::bigint, \
 coalesce(max(duration_ms), 0)::bigint";
 
-/// How a granularity is bucketed in SQL.
-enum Bucketing {
-    /// Fixed width and anchor, in milliseconds.
-    Fixed { width: i64, anchor: i64 },
-    /// Calendar months, `n` per bucket, anchored January 1970.
-    Months { n: i64 },
-}
-
-fn bucketing(g: Granularity) -> Bucketing {
-    let n = i64::from(g.n);
-    let fixed = |unit_ms: i64, anchor: i64| Bucketing::Fixed {
-        width: n * unit_ms,
-        anchor,
-    };
-    match g.unit {
-        Unit::Second => fixed(1000, 0),
-        Unit::Minute => fixed(60_000, 0),
-        Unit::Hour => fixed(3_600_000, 0),
-        Unit::Day => fixed(DAY_MS, 0),
-        Unit::Week => fixed(7 * DAY_MS, WEEK_ANCHOR_MS),
-        Unit::Month => Bucketing::Months { n },
-    }
-}
-
 /// The SQL bucket key (a `bigint`) of the timestamp column `col` for `g`, binding its constants
 /// in `sql`.
 fn bucket_key(sql: &mut Sql, g: Granularity, col: &str) -> String {
     // x - mod(mod(x, w) + w, w) is w * floor(x / w) for negative x as well.
-    match bucketing(g) {
+    match g.bucketing() {
         Bucketing::Fixed { width, anchor } => {
             let w = sql.bind(width);
             let a = sql.bind(anchor);
@@ -103,40 +78,6 @@ fn bucket_key(sql: &mut Sql, g: Granularity, col: &str) -> String {
             format!("({x} - mod(mod({x}, {n}::bigint) + {n}::bigint, {n}::bigint))")
         }
     }
-}
-
-/// The bucket start of a key returned by [`bucket_key`].
-fn bucket_from_key(g: Granularity, key: i64) -> Result<Timestamp, StoreError> {
-    let representative = match bucketing(g) {
-        Bucketing::Fixed { .. } => from_unix_ms(key),
-        Bucketing::Months { .. } => {
-            let year =
-                i32::try_from(1970 + key.div_euclid(12)).map_err(|e| corrupt("bucket", e))?;
-            let month = u32::try_from(key.rem_euclid(12) + 1).map_err(|e| corrupt("bucket", e))?;
-            Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
-                .single()
-                .ok_or_else(|| StoreError::Corrupt(format!("bucket month {key} out of range")))?
-        }
-    };
-    // The key is already a bucket start; aligning again keeps one definition of buckets.
-    Ok(g.bucket_start(representative))
-}
-
-/// Requested dimensions without repeats, in request order, paired with their SQL expressions;
-/// unknown names are dropped.
-fn dimensions(
-    q: &AggregateQuery,
-    column: fn(&str) -> Option<&'static str>,
-) -> Vec<(&str, &'static str)> {
-    let mut out: Vec<(&str, &str)> = Vec::new();
-    for d in &q.dimensions {
-        if let Some(expr) = column(d)
-            && !out.iter().any(|(name, _)| name == d)
-        {
-            out.push((d, expr));
-        }
-    }
-    out
 }
 
 fn event_dimension(name: &str) -> Option<&'static str> {
@@ -234,7 +175,7 @@ impl Query {
         let bucket = match g {
             Some(g) if self.has_bucket => {
                 i += 1;
-                Some(bucket_from_key(g, get(r, 0)?)?)
+                Some(g.bucket_from_key(get(r, 0)?).ok_or_else(bad_bucket)?)
             }
             _ => None,
         };
@@ -327,7 +268,7 @@ impl PgLogStore {
         &self,
         q: &AggregateQuery,
     ) -> Result<Vec<AggregateRow>, StoreError> {
-        let dims = dimensions(q, event_dimension);
+        let dims = q.known_dimensions(event_dimension);
         let mut query = Query::new(q, "e.time", &dims);
         for (name, values) in &q.filters {
             match name.as_str() {
@@ -358,7 +299,7 @@ impl PgLogStore {
         &self,
         q: &AggregateQuery,
     ) -> Result<Vec<AggregateRow>, StoreError> {
-        let dims = dimensions(q, attempt_dimension);
+        let dims = q.known_dimensions(attempt_dimension);
         let mut query = Query::new(q, "time", &dims);
         for (name, values) in &q.filters {
             match name.as_str() {

@@ -14,37 +14,13 @@
 //! `checksum` column (an upstream database) is reported as [`MigrationError::ForeignTable`]
 //! rather than misread.
 
-use chrono::{DateTime, Utc};
 use deadpool_postgres::{Object, Pool};
-use sha2::{Digest, Sha256};
+pub use outpost_core::migrations::{Migration, MigrationInfo, MigrationState};
+use outpost_core::migrations::{Mismatch, Recorded};
 use std::collections::BTreeMap;
 
 /// Advisory lock key held while applying migrations (`"outpost"` in ASCII).
 pub const MIGRATION_LOCK_KEY: i64 = 0x006f_7574_706f_7374;
-
-/// One migration file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Migration {
-    /// Version (the numeric prefix of the file name).
-    pub version: i64,
-    /// File name, e.g. `0001_init.sql`.
-    pub file: &'static str,
-    /// The SQL.
-    pub sql: &'static str,
-}
-
-impl Migration {
-    /// Name without version prefix and extension, e.g. `init`.
-    pub fn name(&self) -> &'static str {
-        let stem = self.file.strip_suffix(".sql").unwrap_or(self.file);
-        stem.split_once('_').map_or(stem, |(_, n)| n)
-    }
-
-    /// SHA-256 (hex) of the SQL with `\r\n` normalised to `\n`.
-    pub fn checksum(&self) -> String {
-        hex::encode(Sha256::digest(self.sql.replace("\r\n", "\n").as_bytes()))
-    }
-}
 
 /// The migrations embedded in this binary, in version order.
 pub const MIGRATIONS: &[Migration] = &[
@@ -59,38 +35,6 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/postgres/0002_attempt_duration.sql"),
     },
 ];
-
-/// State of one migration in a database.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MigrationState {
-    /// Not applied yet.
-    Pending,
-    /// Applied.
-    Applied {
-        /// When.
-        applied_at: DateTime<Utc>,
-        /// Whether the recorded checksum matches the embedded file.
-        checksum_matches: bool,
-    },
-    /// Recorded in the database but unknown to this binary (a newer version applied it).
-    Unknown {
-        /// When.
-        applied_at: DateTime<Utc>,
-    },
-}
-
-/// A migration and its state, as listed by [`Migrator::list`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrationInfo {
-    /// Version.
-    pub version: i64,
-    /// Name (for unknown migrations: the name recorded in the database).
-    pub name: String,
-    /// Checksum of the embedded file (for unknown migrations: the recorded one).
-    pub checksum: String,
-    /// State in the database.
-    pub state: MigrationState,
-}
 
 /// Failure of a migration operation.
 #[derive(Debug, thiserror::Error)]
@@ -152,13 +96,6 @@ fn query_err(doing: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Migra
     move |source| MigrationError::Query { doing, source }
 }
 
-/// A row of `schema_migrations`.
-struct Applied {
-    name: String,
-    checksum: String,
-    applied_at: DateTime<Utc>,
-}
-
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version bigint PRIMARY KEY,
     name text NOT NULL,
@@ -206,46 +143,18 @@ impl Migrator {
     /// know, in version order.
     pub async fn list(&self) -> Result<Vec<MigrationInfo>, MigrationError> {
         let client = self.client().await?;
-        let mut applied = read_applied(&client).await?;
-        let mut out = Vec::new();
-        for m in &self.migrations {
-            let checksum = m.checksum();
-            let state = match applied.remove(&m.version) {
-                None => MigrationState::Pending,
-                Some(a) => MigrationState::Applied {
-                    applied_at: a.applied_at,
-                    checksum_matches: a.checksum == checksum,
-                },
-            };
-            out.push(MigrationInfo {
-                version: m.version,
-                name: m.name().to_string(),
-                checksum,
-                state,
-            });
-        }
-        out.extend(applied.into_iter().map(|(version, a)| MigrationInfo {
-            version,
-            name: a.name,
-            checksum: a.checksum,
-            state: MigrationState::Unknown {
-                applied_at: a.applied_at,
-            },
-        }));
-        out.sort_by_key(|i| i.version);
-        Ok(out)
+        let applied = read_applied(&client).await?;
+        Ok(outpost_core::migrations::list(&self.migrations, applied))
     }
 
     /// The migrations [`Self::apply`] would run, in order.
     pub async fn plan(&self) -> Result<Vec<Migration>, MigrationError> {
         let client = self.client().await?;
         let applied = read_applied(&client).await?;
-        Ok(self
-            .migrations
-            .iter()
-            .filter(|m| !applied.contains_key(&m.version))
-            .copied()
-            .collect())
+        Ok(outpost_core::migrations::pending(
+            &self.migrations,
+            &applied,
+        ))
     }
 
     /// Number of pending migrations (0 = the schema is up to date).
@@ -261,25 +170,21 @@ impl Migrator {
         self.check(&applied)
     }
 
-    fn check(&self, applied: &BTreeMap<i64, Applied>) -> Result<(), MigrationError> {
-        for (version, a) in applied {
-            let Some(m) = self.migrations.iter().find(|m| m.version == *version) else {
-                return Err(MigrationError::UnknownApplied {
-                    version: *version,
-                    name: a.name.clone(),
-                });
-            };
-            let expected = m.checksum();
-            if a.checksum != expected {
-                return Err(MigrationError::Drift {
-                    version: m.version,
-                    file: m.file,
-                    recorded: a.checksum.clone(),
-                    expected,
-                });
-            }
-        }
-        Ok(())
+    fn check(&self, applied: &BTreeMap<i64, Recorded>) -> Result<(), MigrationError> {
+        outpost_core::migrations::check(&self.migrations, applied).map_err(|m| match m {
+            Mismatch::Unknown { version, name } => MigrationError::UnknownApplied { version, name },
+            Mismatch::Drift {
+                version,
+                file,
+                recorded,
+                expected,
+            } => MigrationError::Drift {
+                version,
+                file,
+                recorded,
+                expected,
+            },
+        })
     }
 
     /// Applies the pending migrations in order and returns them. Holds the advisory lock
@@ -313,11 +218,7 @@ impl Migrator {
         let applied = read_applied(client).await?;
         self.check(&applied)?;
         let mut done = Vec::new();
-        for m in self
-            .migrations
-            .iter()
-            .filter(|m| !applied.contains_key(&m.version))
-        {
+        for m in outpost_core::migrations::pending(&self.migrations, &applied) {
             let fail = |source| MigrationError::Apply {
                 version: m.version,
                 file: m.file,
@@ -333,7 +234,7 @@ impl Migrator {
             .map_err(fail)?;
             tx.commit().await.map_err(fail)?;
             tracing::info!(version = m.version, file = m.file, "applied migration");
-            done.push(*m);
+            done.push(m);
         }
         Ok(done)
     }
@@ -366,7 +267,7 @@ async fn ensure_ours(client: &tokio_postgres::Client) -> Result<bool, MigrationE
 /// The recorded migrations (none if the table does not exist yet).
 async fn read_applied(
     client: &tokio_postgres::Client,
-) -> Result<BTreeMap<i64, Applied>, MigrationError> {
+) -> Result<BTreeMap<i64, Recorded>, MigrationError> {
     if !ensure_ours(client).await? {
         return Ok(BTreeMap::new());
     }
@@ -381,7 +282,7 @@ async fn read_applied(
         .map(|r| {
             Ok((
                 r.try_get::<_, i64>(0)?,
-                Applied {
+                Recorded {
                     name: r.try_get(1)?,
                     checksum: r.try_get(2)?,
                     applied_at: r.try_get(3)?,
@@ -407,19 +308,5 @@ mod tests {
             assert_eq!(m.checksum().len(), 64);
         }
         assert_eq!(MIGRATIONS[0].name(), "init");
-    }
-
-    #[test]
-    fn checksum_ignores_crlf() {
-        let a = Migration {
-            version: 1,
-            file: "0001_x.sql",
-            sql: "SELECT 1;\nSELECT 2;\n",
-        };
-        let b = Migration {
-            sql: "SELECT 1;\r\nSELECT 2;\r\n",
-            ..a
-        };
-        assert_eq!(a.checksum(), b.checksum());
     }
 }

@@ -6,7 +6,7 @@ use gcloud_gax::conn::{Channel, ConnectionManager};
 use gcloud_gax::grpc::{Code, Request};
 use gcloud_googleapis::pubsub::v1::subscriber_client::SubscriberClient;
 use gcloud_googleapis::pubsub::v1::{AcknowledgeRequest, ModifyAckDeadlineRequest, PullRequest};
-use outpost_core::ports::{Acker, Message, QueueError, Subscription};
+use outpost_core::ports::{Acker, Held, Message, QueueError, Subscription};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -82,38 +82,6 @@ impl Seen {
     /// Forgets an acknowledged message.
     fn done(&self, id: &str) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-    }
-}
-
-/// Ack ids of the messages this subscription holds, by a local id.
-#[derive(Clone, Default)]
-struct Held(Arc<Mutex<(u64, HashMap<u64, String>)>>);
-
-impl Held {
-    fn add(&self, ack_id: String) -> u64 {
-        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        g.0 += 1;
-        let id = g.0;
-        g.1.insert(id, ack_id);
-        id
-    }
-
-    fn remove(&self, id: u64) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .1
-            .remove(&id);
-    }
-
-    fn snapshot(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .1
-            .values()
-            .cloned()
-            .collect()
     }
 }
 

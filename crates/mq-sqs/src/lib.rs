@@ -29,9 +29,9 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 use outpost_core::error::chain_text;
-use outpost_core::ports::{Acker, Message, Queue, QueueError, Subscription};
+use outpost_core::ports::{Acker, Held, Message, Queue, QueueError, Subscription};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -331,38 +331,6 @@ impl SqsQueue {
             "SQS did not take {} message(s) after 3 tries",
             pending.len()
         )))
-    }
-}
-
-/// Receipt handles of the messages this subscription holds, by a local id.
-#[derive(Clone, Default)]
-struct Held(Arc<Mutex<(u64, HashMap<u64, String>)>>);
-
-impl Held {
-    fn add(&self, receipt: String) -> u64 {
-        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        g.0 += 1;
-        let id = g.0;
-        g.1.insert(id, receipt);
-        id
-    }
-
-    fn remove(&self, id: u64) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .1
-            .remove(&id);
-    }
-
-    fn snapshot(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .1
-            .values()
-            .cloned()
-            .collect()
     }
 }
 

@@ -2,7 +2,7 @@
 //! ClickHouse.
 
 use anyhow::Context;
-use outpost_log_store_pg::migrations::{MigrationState, Migrator};
+use outpost_log_store_pg::migrations::{MigrationInfo, Migrator};
 
 /// What to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,71 +27,11 @@ enum Target {
     ClickHouse(Box<outpost_log_store_ch::Migrator>),
 }
 
-/// One migration as listed: version, name and state.
-struct Listed {
-    version: i64,
-    name: String,
-    state: String,
-}
-
-fn applied_state(applied_at: &chrono::DateTime<chrono::Utc>, checksum_matches: bool) -> String {
-    format!(
-        "applied {}{}",
-        outpost_core::time::format_rfc3339_secs(applied_at),
-        if checksum_matches {
-            ""
-        } else {
-            " (CHECKSUM DIFFERS)"
-        }
-    )
-}
-
-fn unknown_state(applied_at: &chrono::DateTime<chrono::Utc>) -> String {
-    format!(
-        "applied {} (unknown to this version)",
-        outpost_core::time::format_rfc3339_secs(applied_at)
-    )
-}
-
 impl Target {
-    async fn list(&self) -> anyhow::Result<Vec<Listed>> {
+    async fn list(&self) -> anyhow::Result<Vec<MigrationInfo>> {
         Ok(match self {
-            Self::Postgres(m) => m
-                .list()
-                .await?
-                .into_iter()
-                .map(|i| Listed {
-                    version: i.version,
-                    name: i.name,
-                    state: match i.state {
-                        MigrationState::Pending => "pending".into(),
-                        MigrationState::Applied {
-                            applied_at,
-                            checksum_matches,
-                        } => applied_state(&applied_at, checksum_matches),
-                        MigrationState::Unknown { applied_at } => unknown_state(&applied_at),
-                    },
-                })
-                .collect(),
-            Self::ClickHouse(m) => m
-                .list()
-                .await?
-                .into_iter()
-                .map(|i| Listed {
-                    version: i.version,
-                    name: i.name,
-                    state: match i.state {
-                        outpost_log_store_ch::MigrationState::Pending => "pending".into(),
-                        outpost_log_store_ch::MigrationState::Applied {
-                            applied_at,
-                            checksum_matches,
-                        } => applied_state(&applied_at, checksum_matches),
-                        outpost_log_store_ch::MigrationState::Unknown { applied_at } => {
-                            unknown_state(&applied_at)
-                        }
-                    },
-                })
-                .collect(),
+            Self::Postgres(m) => m.list().await?,
+            Self::ClickHouse(m) => m.list().await?,
         })
     }
 
@@ -147,7 +87,12 @@ pub async fn run(cfg: &outpost_config::Config, action: Action) -> anyhow::Result
     match action {
         Action::List => {
             for info in m.list().await.context("cannot list migrations")? {
-                println!("{:04} {:<30} {}", info.version, info.name, info.state);
+                println!(
+                    "{:04} {:<30} {}",
+                    info.version,
+                    info.name,
+                    info.state.describe()
+                );
             }
         }
         Action::Plan => {

@@ -19,7 +19,7 @@ pub use log_store::{AttemptQuery, AttemptRecord, EventQuery, LogKey, LogStore, T
 pub use memory_log_store::MemoryLogStore;
 pub use memory_tenant_store::MemoryTenantStore;
 pub use page::{Dir, Page, PageCursor, PageRequest};
-pub use queue::{Acker, Message, Queue, QueueError, Subscription, decode_items, pack_items};
+pub use queue::{Acker, Held, Message, Queue, QueueError, Subscription, decode_items, pack_items};
 pub use scheduler::{DueRetry, MemoryScheduler, RetryScheduler, retry_id};
 pub use sender::{SendResult, Sender, Unsupported};
 pub use tenant_store::{DestinationLookup, TenantKey, TenantListQuery, TenantPage, TenantStore};

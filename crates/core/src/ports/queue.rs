@@ -114,6 +114,43 @@ pub fn pack_items<'a>(bodies: impl ExactSizeIterator<Item = &'a [u8]>) -> Vec<u8
     out
 }
 
+/// The broker handles (receipt handles, ack ids) of the messages a subscription holds, by a
+/// local id, for a backend that must keep them alive while they are held (extend their
+/// visibility or ack deadline) and forget them once settled. Cloning shares the set.
+#[derive(Debug, Clone, Default)]
+pub struct Held(std::sync::Arc<std::sync::Mutex<(u64, std::collections::HashMap<u64, String>)>>);
+
+impl Held {
+    /// Remembers `handle`; returns its local id.
+    pub fn add(&self, handle: String) -> u64 {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        g.0 += 1;
+        let id = g.0;
+        g.1.insert(id, handle);
+        id
+    }
+
+    /// Forgets the handle of local id `id` (its message was settled).
+    pub fn remove(&self, id: u64) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .remove(&id);
+    }
+
+    /// The handles held now.
+    pub fn snapshot(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +179,21 @@ mod tests {
         let packed = pack_items(many.into_iter());
         assert_eq!(packed, br#"[{"n":1},{"n":2},{"n":3}]"#.to_vec());
         assert_eq!(decode_items::<T>(&packed).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn held_handles_are_remembered_until_removed() {
+        let held = Held::default();
+        let a = held.add("a".into());
+        let shared = held.clone();
+        let b = shared.add("b".into());
+        assert_ne!(a, b);
+        let mut now = held.snapshot();
+        now.sort();
+        assert_eq!(now, ["a", "b"]);
+        held.remove(a);
+        assert_eq!(shared.snapshot(), ["b"]);
+        held.remove(a);
+        assert_eq!(held.snapshot(), ["b"]);
     }
 }

@@ -83,6 +83,21 @@ pub fn split_env() -> SplitEnv {
         "migrate: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Both log stores have two migrations; `migrate list` shows each applied and unchanged.
+    let listed = base_cmd(&["migrate", "list"], &e).output().unwrap();
+    let text = String::from_utf8_lossy(&listed.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        listed.status.success() && lines.len() == 2,
+        "migrate list: {text}"
+    );
+    assert!(lines[0].starts_with("0001 init "), "{text}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(" applied 2") && !l.contains("DIFFERS") && !l.contains("unknown")),
+        "every migration applied, unchanged: {text}"
+    );
     let queues = ["delivery", "log"]
         .iter()
         .flat_map(|q| [format!("{id}-{q}"), format!("{id}-{q}.dlq")])
