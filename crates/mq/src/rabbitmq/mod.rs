@@ -65,6 +65,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
+mod subscription;
+mod topology;
+
+use subscription::RabbitSubscription;
+use topology::{Names, check_exists, provision};
+
 /// Deliveries of one message after which the broker dead-letters it (`x-delivery-limit`).
 pub const DELIVERY_LIMIT: i32 = 5;
 
@@ -107,41 +113,6 @@ impl RabbitSettings {
             queue,
             auto_provision: true,
         }
-    }
-}
-
-/// Validated AMQP names.
-#[derive(Clone, Debug)]
-struct Names {
-    exchange: ShortString,
-    queue: ShortString,
-    dlq: ShortString,
-}
-
-impl Names {
-    fn from_settings(settings: &RabbitSettings) -> Result<Self, QueueError> {
-        let short = |what: &str, name: String| {
-            if name.is_empty() {
-                return Err(QueueError::Broker(format!("rabbitmq {what} name is empty")));
-            }
-            ShortString::try_new(name)
-                .map_err(|e| QueueError::Broker(format!("rabbitmq {what} name is invalid: {e}")))
-        };
-        let exchange = if settings.exchange.is_empty() {
-            DEFAULT_EXCHANGE.to_string()
-        } else {
-            settings.exchange.clone()
-        };
-        let dlq = if settings.dlq.is_empty() {
-            format!("{}.dlq", settings.queue)
-        } else {
-            settings.dlq.clone()
-        };
-        Ok(Self {
-            exchange: short("exchange", exchange)?,
-            queue: short("queue", settings.queue.clone())?,
-            dlq: short("dead-letter queue", dlq)?,
-        })
     }
 }
 
@@ -453,211 +424,6 @@ enum Attempt {
         unconfirmed: Vec<usize>,
         error: String,
     },
-}
-
-async fn provision(connection: &Connection, names: &Names) -> Result<(), QueueError> {
-    let channel = open_channel(connection).await?;
-    let durable = ExchangeDeclareOptions {
-        durable: true,
-        ..ExchangeDeclareOptions::default()
-    };
-    channel
-        .exchange_declare(
-            names.exchange.clone(),
-            ExchangeKind::Topic,
-            durable,
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| broker(&format!("declare exchange {}", names.exchange), e))?;
-
-    let mut args = FieldTable::default();
-    args.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
-    args.insert(
-        "x-delivery-limit".into(),
-        AMQPValue::LongInt(DELIVERY_LIMIT),
-    );
-    args.insert(
-        "x-dead-letter-exchange".into(),
-        long_string(&names.exchange),
-    );
-    args.insert("x-dead-letter-routing-key".into(), long_string(&names.dlq));
-    declare_bound_queue(&channel, &names.exchange, &names.queue, args).await?;
-
-    let mut dlq_args = FieldTable::default();
-    dlq_args.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
-    declare_bound_queue(&channel, &names.exchange, &names.dlq, dlq_args).await?;
-    let _ = channel.close(200, "OK".into()).await;
-    Ok(())
-}
-
-/// Declares a durable queue and binds it to `exchange` with its own name as routing key.
-async fn declare_bound_queue(
-    channel: &Channel,
-    exchange: &ShortString,
-    queue: &ShortString,
-    args: FieldTable,
-) -> Result<(), QueueError> {
-    channel
-        .queue_declare(queue.clone(), QueueDeclareOptions::durable(), args)
-        .await
-        .map_err(|e| broker(&format!("declare queue {queue}"), e))?;
-    channel
-        .queue_bind(
-            queue.clone(),
-            exchange.clone(),
-            queue.clone(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| broker(&format!("bind queue {queue} to {exchange}"), e))
-}
-
-async fn check_exists(connection: &Connection, names: &Names) -> Result<(), QueueError> {
-    let mut missing = Vec::new();
-    // A failed passive declare closes its channel: one channel per check.
-    let channel = open_channel(connection).await?;
-    let passive = ExchangeDeclareOptions {
-        passive: true,
-        ..ExchangeDeclareOptions::default()
-    };
-    match channel
-        .exchange_declare(
-            names.exchange.clone(),
-            ExchangeKind::Topic,
-            passive,
-            FieldTable::default(),
-        )
-        .await
-    {
-        Ok(()) => {
-            let _ = channel.close(200, "OK".into()).await;
-        }
-        Err(e) if is_not_found(&e) => missing.push(format!("exchange {}", names.exchange)),
-        Err(e) => return Err(broker(&format!("check exchange {}", names.exchange), e)),
-    }
-    for queue in [&names.queue, &names.dlq] {
-        let channel = open_channel(connection).await?;
-        let passive = QueueDeclareOptions {
-            passive: true,
-            ..QueueDeclareOptions::durable()
-        };
-        match channel
-            .queue_declare(queue.clone(), passive, FieldTable::default())
-            .await
-        {
-            Ok(_) => {
-                let _ = channel.close(200, "OK".into()).await;
-            }
-            Err(e) if is_not_found(&e) => missing.push(format!("queue {queue}")),
-            Err(e) => return Err(broker(&format!("check queue {queue}"), e)),
-        }
-    }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(QueueError::Missing(format!(
-            "rabbitmq {} (auto-provisioning is off)",
-            missing.join(", ")
-        )))
-    }
-}
-
-/// Prior deliveries of a message: the quorum queue's `x-delivery-count`, else the redelivered flag.
-fn redeliveries(delivery: &Delivery) -> u32 {
-    let count = delivery
-        .properties
-        .headers()
-        .as_ref()
-        .and_then(|headers| headers.inner().get("x-delivery-count"))
-        .and_then(|value| match value {
-            AMQPValue::ShortShortInt(v) => Some(i64::from(*v)),
-            AMQPValue::ShortShortUInt(v) => Some(i64::from(*v)),
-            AMQPValue::ShortInt(v) => Some(i64::from(*v)),
-            AMQPValue::ShortUInt(v) => Some(i64::from(*v)),
-            AMQPValue::LongInt(v) => Some(i64::from(*v)),
-            AMQPValue::LongUInt(v) => Some(i64::from(*v)),
-            AMQPValue::LongLongInt(v) => Some(*v),
-            _ => None,
-        });
-    match count {
-        Some(n) => u32::try_from(n.max(0)).unwrap_or(u32::MAX),
-        None => u32::from(delivery.redelivered),
-    }
-}
-
-struct RabbitAcker {
-    acker: lapin::Acker,
-}
-
-#[async_trait]
-impl Acker for RabbitAcker {
-    async fn ack(self: Box<Self>) -> Result<(), QueueError> {
-        self.acker
-            .ack(BasicAckOptions::default())
-            .await
-            .map(drop)
-            .map_err(|e| broker("ack", e))
-    }
-
-    async fn nack(self: Box<Self>) -> Result<(), QueueError> {
-        self.acker
-            .nack(BasicNackOptions {
-                multiple: false,
-                requeue: true,
-            })
-            .await
-            .map(drop)
-            .map_err(|e| broker("nack", e))
-    }
-}
-
-struct RabbitSubscription {
-    /// Keeps the channel open for as long as the subscription lives.
-    _channel: Channel,
-    consumer: lapin::Consumer,
-    queue: ShortString,
-    ended: bool,
-}
-
-#[async_trait]
-impl Subscription for RabbitSubscription {
-    async fn next(&mut self) -> Option<Result<Message, QueueError>> {
-        if self.ended {
-            return None;
-        }
-        match self.consumer.next().await {
-            Some(Ok(delivery)) => {
-                let redeliveries = redeliveries(&delivery);
-                let Delivery { data, acker, .. } = delivery;
-                Some(Ok(Message::new(
-                    data,
-                    redeliveries,
-                    Box::new(RabbitAcker { acker }),
-                )))
-            }
-            Some(Err(e)) => {
-                self.ended = true;
-                tracing::warn!(queue = %self.queue, error = %e, "RabbitMQ subscription failed.");
-                Some(Err(broker("consume", e)))
-            }
-            None => {
-                self.ended = true;
-                tracing::warn!(queue = %self.queue, "RabbitMQ subscription ended by the broker.");
-                Some(Err(QueueError::Broker(format!(
-                    "rabbitmq consumer on {} was cancelled",
-                    self.queue
-                ))))
-            }
-        }
-    }
 }
 
 #[async_trait]
