@@ -3,16 +3,20 @@
 //! [`outpost_core::ports::decode_items`]), so the broker stores, replicates, confirms and
 //! acks one message where it did many.
 //!
-//! There is no timer. At most `in_flight` broker publishes run at once; bodies that arrive
-//! while they are all busy wait and leave together in the next one. Under light load every
-//! publish goes out at once, alone, in upstream's one-object shape; under heavy load the
-//! batches grow by themselves. Every caller still returns only once its own bodies are
-//! confirmed, and gets the error of the broker publish that carried them.
+//! At most `in_flight` broker publishes run at once; bodies that arrive while they are all
+//! busy wait and leave together in the next one. Under light load every publish goes out at
+//! once, alone, in upstream's one-object shape; under heavy load the batches grow by
+//! themselves. With a `linger` (logmq on RabbitMQ), a round that follows a shared one (the
+//! queue is under load) and holds less than a full message waits that long for more bodies
+//! first: a broker that confirms within a millisecond otherwise ships many small messages.
+//! Every caller still returns only once its own bodies are confirmed, and gets the error of
+//! the broker publish that carried them.
 
 use async_trait::async_trait;
 use outpost_core::ports::{Queue, QueueError, Subscription, pack_items};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// How far bodies are packed.
@@ -25,6 +29,9 @@ pub struct CombineLimits {
     pub message_items: usize,
     /// Broker publishes running at once.
     pub in_flight: usize,
+    /// Under load (the previous round carried several callers' bodies), how long a round
+    /// holding less than a full message waits for more before it goes; zero: never.
+    pub linger: Duration,
 }
 
 impl CombineLimits {
@@ -34,12 +41,14 @@ impl CombineLimits {
         message_bytes: 192 * 1024,
         message_items: 32,
         in_flight: 4,
+        linger: Duration::ZERO,
     };
     /// logmq: the log writer commits entries in batches anyway.
     pub const LOG: CombineLimits = CombineLimits {
         message_bytes: 192 * 1024,
         message_items: 64,
         in_flight: 4,
+        linger: Duration::ZERO,
     };
 }
 
@@ -54,6 +63,8 @@ struct Waiting {
 struct State {
     waiting: VecDeque<Waiting>,
     publishing: usize,
+    /// The last round carried more than one caller's bodies: the queue is under load.
+    busy: bool,
 }
 
 /// A queue whose publishes are packed (see the module docs); subscribing is the inner queue's.
@@ -72,6 +83,7 @@ impl Combining {
                 message_bytes: limits.message_bytes.max(1),
                 message_items: limits.message_items.max(1),
                 in_flight: limits.in_flight.max(1),
+                linger: limits.linger,
             },
             state: Arc::default(),
         }
@@ -134,8 +146,16 @@ pub(crate) fn pack(bodies: Vec<Vec<u8>>, limits: CombineLimits) -> Vec<Vec<u8>> 
     messages
 }
 
+/// Whether the next round should wait [`CombineLimits::linger`] for more bodies first.
+fn should_linger(state: &State, limits: CombineLimits) -> bool {
+    !limits.linger.is_zero()
+        && state.busy
+        && state.waiting.iter().map(|w| w.bodies.len()).sum::<usize>() < limits.message_items
+}
+
 /// Publishes rounds until nobody is waiting, then gives its publishing slot back.
 async fn publish_rounds(inner: Arc<dyn Queue>, limits: CombineLimits, state: Arc<Mutex<State>>) {
+    let mut lingered = false;
     loop {
         let round = {
             let mut s = lock(&state);
@@ -143,8 +163,20 @@ async fn publish_rounds(inner: Arc<dyn Queue>, limits: CombineLimits, state: Arc
                 s.publishing -= 1;
                 return;
             }
-            take_round(&mut s, limits)
+            if !lingered && should_linger(&s, limits) {
+                None
+            } else {
+                let round = take_round(&mut s, limits);
+                s.busy = round.len() > 1;
+                Some(round)
+            }
         };
+        let Some(round) = round else {
+            lingered = true;
+            tokio::time::sleep(limits.linger).await;
+            continue;
+        };
+        lingered = false;
         let mut bodies = Vec::new();
         let mut waiters = Vec::with_capacity(round.len());
         for w in round {
@@ -209,6 +241,7 @@ mod tests {
         message_bytes: 40,
         message_items: 3,
         in_flight: 1,
+        linger: Duration::ZERO,
     };
 
     #[test]
@@ -272,6 +305,7 @@ mod tests {
                 message_bytes: 1024,
                 message_items: 100,
                 in_flight: 1,
+                linger: Duration::ZERO,
             },
         ));
         let mut calls = tokio::task::JoinSet::new();
@@ -344,5 +378,51 @@ mod tests {
         // Nothing is left waiting, and the queue works again once the broker does.
         gated.fail.store(false, std::sync::atomic::Ordering::SeqCst);
         q.publish(vec![b"{\"n\":9}".to_vec()]).await.unwrap();
+    }
+
+    /// Under load a round waits its linger for more bodies; idle, a publish goes at once.
+    #[tokio::test(start_paused = true)]
+    async fn under_load_a_round_lingers_for_more_bodies() {
+        let gated = Arc::new(Gated {
+            inner: MemoryQueue::new("t", 100),
+            gate: tokio::sync::Semaphore::new(100),
+            publishes: Default::default(),
+            fail: Default::default(),
+        });
+        let q = Arc::new(Combining::new(
+            gated.clone(),
+            CombineLimits {
+                message_bytes: 1024,
+                message_items: 100,
+                in_flight: 1,
+                linger: Duration::from_millis(10),
+            },
+        ));
+        let publishes = || gated.publishes.load(std::sync::atomic::Ordering::SeqCst);
+        let two_spaced = |gap: Duration| {
+            let (a, b) = (q.clone(), q.clone());
+            async move {
+                let first = tokio::spawn(async move { a.publish(vec![b"1".to_vec()]).await });
+                tokio::time::sleep(gap).await;
+                let second = tokio::spawn(async move { b.publish(vec![b"2".to_vec()]).await });
+                first.await.unwrap().unwrap();
+                second.await.unwrap().unwrap();
+            }
+        };
+        // Idle: two publishes 5 ms apart are two broker publishes (no waiting for company).
+        two_spaced(Duration::from_millis(5)).await;
+        assert_eq!(publishes(), 2);
+        // Under load (the last round was shared), the same two leave together.
+        lock(&q.state).busy = true;
+        two_spaced(Duration::from_millis(5)).await;
+        assert_eq!(
+            publishes(),
+            3,
+            "the first waited 10 ms and took the second along"
+        );
+        // The shared round keeps the queue under load; a gap longer than the linger is not
+        // bridged.
+        two_spaced(Duration::from_millis(30)).await;
+        assert_eq!(publishes(), 5);
     }
 }
