@@ -275,6 +275,16 @@ mod tests {
         fail: std::sync::atomic::AtomicBool,
     }
 
+    /// A gated queue whose gate lets `permits` publishes through.
+    fn gated(permits: usize) -> Arc<Gated> {
+        Arc::new(Gated {
+            inner: MemoryQueue::new("t", 100),
+            gate: tokio::sync::Semaphore::new(permits),
+            publishes: Default::default(),
+            fail: Default::default(),
+        })
+    }
+
     #[async_trait]
     impl Queue for Gated {
         async fn publish(&self, bodies: Vec<Vec<u8>>) -> Result<(), QueueError> {
@@ -293,12 +303,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_publishes_share_broker_messages_and_each_waits_for_its_own() {
-        let gated = Arc::new(Gated {
-            inner: MemoryQueue::new("t", 100),
-            gate: tokio::sync::Semaphore::new(0),
-            publishes: Default::default(),
-            fail: Default::default(),
-        });
+        let gated = gated(0);
         let q = Arc::new(Combining::new(
             gated.clone(),
             CombineLimits {
@@ -349,12 +354,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_caller_of_a_failed_publish_gets_the_error() {
-        let gated = Arc::new(Gated {
-            inner: MemoryQueue::new("t", 100),
-            gate: tokio::sync::Semaphore::new(0),
-            publishes: Default::default(),
-            fail: Default::default(),
-        });
+        let gated = gated(0);
         gated.fail.store(true, std::sync::atomic::Ordering::SeqCst);
         let q = Arc::new(Combining::new(gated.clone(), SMALL));
         let mut calls = tokio::task::JoinSet::new();
@@ -383,12 +383,7 @@ mod tests {
     /// Under load a round waits its linger for more bodies; idle, a publish goes at once.
     #[tokio::test(start_paused = true)]
     async fn under_load_a_round_lingers_for_more_bodies() {
-        let gated = Arc::new(Gated {
-            inner: MemoryQueue::new("t", 100),
-            gate: tokio::sync::Semaphore::new(100),
-            publishes: Default::default(),
-            fail: Default::default(),
-        });
+        let gated = gated(100);
         let q = Arc::new(Combining::new(
             gated.clone(),
             CombineLimits {
