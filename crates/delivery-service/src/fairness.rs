@@ -15,11 +15,12 @@
 //!   every slot it may have before any answers) comes back within milliseconds, not a quarter
 //!   of a second (seen in `make bench`, embedded case B: 338 deferrals of one healthy
 //!   destination's tasks, some five times over, and a tail of 1.2 s); one that turned slow is
-//!   looked at twice as late each time until its slowness shows. A destination that answered quickly of late and has had the process to
-//!   itself for [`SLOW_AFTER`] (no other destination in flight or answered) is exempt: a short
-//!   stall of its endpoint, or of a saturated machine, must not send a wave of its tasks back
-//!   to the schedule when no other destination waits (seen in `make bench`, embedded case A:
-//!   600 deferrals a run and tails of 1–2 s).
+//!   looked at twice as late each time until its slowness shows. A destination that answered
+//!   quickly of late and has had the process to itself for [`SLOW_AFTER`] (no other
+//!   destination in flight or answered) is exempt: a short stall of its endpoint, or of a
+//!   saturated machine, must not send a wave of its tasks back to the schedule when no other
+//!   destination waits (seen in `make bench`, embedded case A: 600 deferrals a run and tails
+//!   of 1–2 s).
 //!
 //! A task that would exceed that is deferred (rescheduled, without counting as an attempt, for
 //! its turn at the rate the destination is being served) so its slot goes to the other

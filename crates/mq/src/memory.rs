@@ -52,7 +52,7 @@ impl MemoryQueue {
     /// body is taken alone, when the queue is otherwise empty).
     pub fn with_max_bytes(name: &str, capacity: usize, max_bytes: usize) -> Self {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let budget = u32::try_from(max_bytes.div_ceil(UNIT).max(1)).unwrap_or(u32::MAX >> 3);
+        let budget = u32::try_from(max_bytes.div_ceil(UNIT).max(1)).unwrap_or(u32::MAX);
         Self {
             tx,
             rx: Arc::new(Mutex::new(rx)),

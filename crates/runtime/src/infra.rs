@@ -93,69 +93,71 @@ impl Infra {
         // logmq on RabbitMQ confirms so fast that, under load, a round carried 17 log entries
         // on average (`make bench`, case B): waiting [`RABBITMQ_LOG_LINGER`] for more when
         // the previous round was shared packs about 48, and RabbitMQ's CPU per delivery drops
-        // by a quarter to a third. Only the ack of the delivered task waits, not the delivery.
-        let mut log_linger = std::time::Duration::ZERO;
-        let (deliverymq, logmq, in_flight): (Arc<dyn Queue>, Arc<dyn Queue>, usize) =
-            match (&cfg.sqs, &cfg.servicebus, &cfg.pubsub, &cfg.rabbitmq_url) {
-                (Some(sqs), ..) => {
-                    let (d, l) = sqs_queues(cfg, sqs).await?;
-                    (d, l, cloud_in_flight)
-                }
-                (None, Some(sb), ..) => {
-                    let (d, l) = servicebus_queues(cfg, sb).await?;
-                    (d, l, cloud_in_flight)
-                }
-                (None, None, Some(pubsub), _) => {
-                    let (d, l) = pubsub_queues(cfg, pubsub).await?;
-                    (d, l, cloud_in_flight)
-                }
-                (None, None, None, Some(url)) => {
-                    let raw = &cfg.raw;
-                    let get = |k: &str, d: &str| {
-                        raw.get(k)
+        // by a fifth to a third. Only the ack of the delivered task waits, not the delivery.
+        let none = Duration::ZERO;
+        let (deliverymq, logmq, in_flight, log_linger): (
+            Arc<dyn Queue>,
+            Arc<dyn Queue>,
+            usize,
+            Duration,
+        ) = match (&cfg.sqs, &cfg.servicebus, &cfg.pubsub, &cfg.rabbitmq_url) {
+            (Some(sqs), ..) => {
+                let (d, l) = sqs_queues(cfg, sqs).await?;
+                (d, l, cloud_in_flight, none)
+            }
+            (None, Some(sb), ..) => {
+                let (d, l) = servicebus_queues(cfg, sb).await?;
+                (d, l, cloud_in_flight, none)
+            }
+            (None, None, Some(pubsub), _) => {
+                let (d, l) = pubsub_queues(cfg, pubsub).await?;
+                (d, l, cloud_in_flight, none)
+            }
+            (None, None, None, Some(url)) => {
+                let raw = &cfg.raw;
+                let get = |k: &str, d: &str| {
+                    raw.get(k)
+                        .filter(|v| !v.is_empty())
+                        .unwrap_or(d)
+                        .to_string()
+                };
+                let exchange = get("RABBITMQ_EXCHANGE", "outpost");
+                let dq = get("RABBITMQ_DELIVERY_QUEUE", "outpost-delivery");
+                let lq = get("RABBITMQ_LOG_QUEUE", "outpost-log");
+                let settings =
+                    |queue: String, dlq_var: &str| outpost_mq::rabbitmq::RabbitSettings {
+                        url: url.clone(),
+                        exchange: exchange.clone(),
+                        dlq: raw
+                            .get(dlq_var)
                             .filter(|v| !v.is_empty())
-                            .unwrap_or(d)
-                            .to_string()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| format!("{queue}.dlq")),
+                        queue,
+                        auto_provision: cfg.mqs_auto_provision,
                     };
-                    let exchange = get("RABBITMQ_EXCHANGE", "outpost");
-                    let dq = get("RABBITMQ_DELIVERY_QUEUE", "outpost-delivery");
-                    let lq = get("RABBITMQ_LOG_QUEUE", "outpost-log");
-                    let settings =
-                        |queue: String, dlq_var: &str| outpost_mq::rabbitmq::RabbitSettings {
-                            url: url.clone(),
-                            exchange: exchange.clone(),
-                            dlq: raw
-                                .get(dlq_var)
-                                .filter(|v| !v.is_empty())
-                                .map(str::to_string)
-                                .unwrap_or_else(|| format!("{queue}.dlq")),
-                            queue,
-                            auto_provision: cfg.mqs_auto_provision,
-                        };
-                    let d = outpost_mq::rabbitmq::RabbitQueue::connect(settings(
-                        dq,
-                        "RABBITMQ_DELIVERY_DLQ",
-                    ))
-                    .await
-                    .context("cannot set up the RabbitMQ delivery queue")?;
-                    let l = outpost_mq::rabbitmq::RabbitQueue::connect(settings(
-                        lq,
-                        "RABBITMQ_LOG_DLQ",
-                    ))
-                    .await
-                    .context("cannot set up the RabbitMQ log queue")?;
-                    log_linger = RABBITMQ_LOG_LINGER;
-                    (Arc::new(d), Arc::new(l), 1)
-                }
-                (None, None, None, None) => (
-                    Arc::new(outpost_mq::MemoryQueue::new(
-                        "deliverymq",
-                        MEMORY_QUEUE_CAPACITY,
-                    )),
-                    Arc::new(outpost_mq::MemoryQueue::new("logmq", MEMORY_QUEUE_CAPACITY)),
-                    outpost_mq::CombineLimits::DELIVERY.in_flight,
-                ),
-            };
+                let d = outpost_mq::rabbitmq::RabbitQueue::connect(settings(
+                    dq,
+                    "RABBITMQ_DELIVERY_DLQ",
+                ))
+                .await
+                .context("cannot set up the RabbitMQ delivery queue")?;
+                let l =
+                    outpost_mq::rabbitmq::RabbitQueue::connect(settings(lq, "RABBITMQ_LOG_DLQ"))
+                        .await
+                        .context("cannot set up the RabbitMQ log queue")?;
+                (Arc::new(d), Arc::new(l), 1, RABBITMQ_LOG_LINGER)
+            }
+            (None, None, None, None) => (
+                Arc::new(outpost_mq::MemoryQueue::new(
+                    "deliverymq",
+                    MEMORY_QUEUE_CAPACITY,
+                )),
+                Arc::new(outpost_mq::MemoryQueue::new("logmq", MEMORY_QUEUE_CAPACITY)),
+                outpost_mq::CombineLimits::DELIVERY.in_flight,
+                none,
+            ),
+        };
         let deliverymq: Arc<dyn Queue> = Arc::new(outpost_mq::Combining::new(
             deliverymq,
             outpost_mq::CombineLimits {
