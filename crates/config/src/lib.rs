@@ -4,18 +4,23 @@
 //! [`Config::from_raw`] turns the raw strings into typed, validated settings. A bad value stops
 //! the process at start with an error naming the variable and what is wrong with it.
 
+mod clickhouse;
 pub mod load;
 pub mod mqs;
 mod otel;
+mod parse;
 pub mod vars;
 mod webhook;
 
+pub use clickhouse::ClickHouseConfig;
 pub use load::{RawSettings, Source};
 pub use otel::{Exporter, OtelConfig, Protocol, Signal};
 pub use webhook::{WebhookConfig, WebhookMode};
 
+use clickhouse::clickhouse;
 use outpost_core::ids::{IdGen, IdKind};
 use outpost_core::topic::TopicRules;
+pub(crate) use parse::{opt, parse_bool, parse_disableable, parse_num, split_list};
 use std::path::PathBuf;
 
 /// A setting has a bad value.
@@ -268,109 +273,6 @@ pub struct Config {
 
 /// The crate version, used in the default User-Agent.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// The ClickHouse log store's settings (`CLICKHOUSE_*`), as given: the store checks the
-/// address and names when it connects.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ClickHouseConfig {
-    /// `CLICKHOUSE_ADDR`: the HTTP interface, `host:port` or `http(s)://host:port`.
-    pub addr: String,
-    /// `CLICKHOUSE_TLS_ENABLED`.
-    pub tls: bool,
-    /// `CLICKHOUSE_USERNAME`.
-    pub username: Option<String>,
-    /// `CLICKHOUSE_PASSWORD`.
-    pub password: Option<String>,
-    /// `CLICKHOUSE_DATABASE`.
-    pub database: Option<String>,
-    /// `CLICKHOUSE_LOG_RETENTION_TTL_DAYS` (0 = keep forever).
-    pub retention_days: u32,
-}
-
-impl std::fmt::Debug for ClickHouseConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClickHouseConfig")
-            .field("addr", &self.addr)
-            .field("tls", &self.tls)
-            .field("username", &self.username)
-            .field("database", &self.database)
-            .field("retention_days", &self.retention_days)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Reads `CLICKHOUSE_*`; `None` without `CLICKHOUSE_ADDR`. With `POSTGRES_URL` too it is an
-/// error (upstream would log to ClickHouse but migrate Postgres).
-fn clickhouse(raw: &RawSettings) -> Result<Option<ClickHouseConfig>, ConfigError> {
-    let Some(addr) = opt(raw, "CLICKHOUSE_ADDR") else {
-        return Ok(None);
-    };
-    if opt(raw, "POSTGRES_URL").is_some() {
-        return Err(ConfigError::new(
-            "CLICKHOUSE_ADDR",
-            "and POSTGRES_URL are both set: the log goes to one store; set one of them".into(),
-        ));
-    }
-    Ok(Some(ClickHouseConfig {
-        addr,
-        tls: parse_bool(raw, "CLICKHOUSE_TLS_ENABLED")?,
-        username: opt(raw, "CLICKHOUSE_USERNAME"),
-        password: opt(raw, "CLICKHOUSE_PASSWORD"),
-        database: opt(raw, "CLICKHOUSE_DATABASE"),
-        retention_days: parse_num(raw, "CLICKHOUSE_LOG_RETENTION_TTL_DAYS", 0u32)?,
-    }))
-}
-
-pub(crate) fn opt(raw: &RawSettings, var: &str) -> Option<String> {
-    raw.get(var)
-        .map(str::to_string)
-        .filter(|v| !v.trim().is_empty())
-}
-
-pub(crate) fn parse_bool(raw: &RawSettings, var: &str) -> Result<bool, ConfigError> {
-    let v = raw.get(var).unwrap_or("false").trim().to_ascii_lowercase();
-    match v.as_str() {
-        "" | "false" | "0" | "no" | "off" => Ok(false),
-        "true" | "1" | "yes" | "on" => Ok(true),
-        _ => Err(ConfigError::new(
-            var,
-            format!("expected true or false, got {v:?}"),
-        )),
-    }
-}
-
-pub(crate) fn parse_num<T>(raw: &RawSettings, var: &str, min: T) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    let v = raw.get(var).unwrap_or("").trim();
-    let n: T = v
-        .parse()
-        .map_err(|_| ConfigError::new(var, format!("expected a whole number, got {v:?}")))?;
-    if n < min {
-        return Err(ConfigError::new(
-            var,
-            format!("must be at least {min}, got {n}"),
-        ));
-    }
-    Ok(n)
-}
-
-/// Parses an optional number where an explicitly empty value disables the feature.
-fn parse_disableable(raw: &RawSettings, var: &str, min: u64) -> Result<Option<u64>, ConfigError> {
-    match raw.get(var) {
-        Some(v) if v.trim().is_empty() => Ok(None),
-        None => Ok(None),
-        Some(_) => parse_num::<u64>(raw, var, min).map(Some),
-    }
-}
-
-fn split_list(v: &str) -> Vec<String> {
-    v.split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
 
 impl Config {
     /// Loads from the environment and an optional config file.

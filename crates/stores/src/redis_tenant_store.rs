@@ -7,15 +7,16 @@
 use crate::cipher::Cipher;
 use crate::destination_cache::{DestinationCache, change_channel, change_message};
 use crate::keys::{Keys, index_member, parse_index_member};
+use crate::redis_tenant_codec::{
+    destination_fields, parse_destination, parse_record, parse_summaries, text, time_field,
+};
 use fred::prelude::*;
 use fred::types::sorted_sets::{ZRange, ZRangeBound, ZRangeKind};
 use outpost_core::StoreError;
 use outpost_core::destination::{Destination, DestinationSummary};
-use outpost_core::patch::StringMap;
 use outpost_core::ports::page::Dir;
 use outpost_core::ports::{DestinationLookup, TenantKey, TenantListQuery, TenantPage, TenantStore};
 use outpost_core::tenant::{Tenant, TenantRecord};
-use outpost_core::time::{Timestamp, from_unix_ms, parse_rfc3339};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -66,28 +67,6 @@ fn be(e: Error) -> StoreError {
     StoreError::backend(e)
 }
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str().map(|s| s.into_owned())
-}
-
-fn time_field(h: &HashMap<String, Value>, k: &str) -> Option<Timestamp> {
-    let s = text(h.get(k)?)?;
-    match s.parse::<i64>() {
-        Ok(ms) => Some(from_unix_ms(ms)),
-        Err(_) => parse_rfc3339(&s),
-    }
-}
-
-fn json_map(h: &HashMap<String, Value>, k: &str) -> Result<Option<StringMap>, StoreError> {
-    match h.get(k).and_then(text) {
-        None => Ok(None),
-        Some(s) if s.is_empty() => Ok(None),
-        Some(s) => serde_json::from_str(&s)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(format!("field {k}: {e}"))),
-    }
-}
-
 impl RedisTenantStore {
     /// A store on `client` for the deployment, encrypting with `cipher`.
     pub fn new(client: Client, deployment_id: Option<&str>, cipher: Cipher) -> Self {
@@ -121,7 +100,7 @@ impl RedisTenantStore {
             .hgetall(self.keys.summaries(tenant_id))
             .await
             .map_err(be)?;
-        Self::parse_summaries(h)
+        parse_summaries(h)
     }
 
     /// Drops `tenant_id`'s destination `id` (all of its destinations for `None`) from this
@@ -194,94 +173,6 @@ impl RedisTenantStore {
         Ok(count)
     }
 
-    fn parse_record(h: &HashMap<String, Value>) -> Result<Option<TenantRecord>, StoreError> {
-        if h.is_empty() || h.contains_key("deleted_at") {
-            return Ok(None);
-        }
-        let id = h
-            .get("id")
-            .and_then(text)
-            .ok_or_else(|| StoreError::Corrupt("tenant without id".into()))?;
-        let created_at = time_field(h, "created_at")
-            .ok_or_else(|| StoreError::Corrupt("tenant created_at".into()))?;
-        Ok(Some(TenantRecord {
-            updated_at: time_field(h, "updated_at").unwrap_or(created_at),
-            created_at,
-            metadata: json_map(h, "metadata")?,
-            id,
-        }))
-    }
-
-    fn parse_summaries(h: HashMap<String, String>) -> Result<Vec<DestinationSummary>, StoreError> {
-        let mut v: Vec<DestinationSummary> = h
-            .into_values()
-            .map(|s| {
-                serde_json::from_str(&s)
-                    .map_err(|e| StoreError::Corrupt(format!("destination summary: {e}")))
-            })
-            .collect::<Result<_, _>>()?;
-        v.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(v)
-    }
-
-    fn parse_destination(
-        &self,
-        tenant_id: &str,
-        h: &HashMap<String, Value>,
-    ) -> Result<Destination, StoreError> {
-        let id = h
-            .get("id")
-            .and_then(text)
-            .ok_or_else(|| StoreError::Corrupt("destination without id".into()))?;
-        let decrypt = |k: &str| -> Result<Option<StringMap>, StoreError> {
-            match h.get(k).and_then(|v| v.as_bytes()) {
-                None => Ok(None),
-                Some([]) => Ok(None),
-                Some(b) => {
-                    let plain = self
-                        .cipher
-                        .decrypt(b)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    serde_json::from_slice(&plain)
-                        .map(Some)
-                        .map_err(|e| StoreError::Corrupt(format!("{k}: {e}")))
-                }
-            }
-        };
-        let created_at = time_field(h, "created_at")
-            .ok_or_else(|| StoreError::Corrupt("destination created_at".into()))?;
-        let filter = match h.get("filter").and_then(text).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(
-                serde_json::from_str(&s)
-                    .map_err(|e| StoreError::Corrupt(format!("filter: {e}")))?,
-            ),
-        };
-        Ok(Destination {
-            tenant_id: tenant_id.to_string(),
-            kind: h.get("type").and_then(text).unwrap_or_default(),
-            topics: h
-                .get("topics")
-                .and_then(text)
-                .map(|t| {
-                    t.split(',')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            filter,
-            config: json_map(h, "config")?.unwrap_or_default(),
-            credentials: decrypt("credentials")?.unwrap_or_default(),
-            delivery_metadata: decrypt("delivery_metadata")?,
-            metadata: json_map(h, "metadata")?,
-            updated_at: time_field(h, "updated_at").unwrap_or(created_at),
-            created_at,
-            disabled_at: time_field(h, "disabled_at"),
-            id,
-        })
-    }
-
     /// Reads and decrypts a destination's hash.
     async fn read_destination(
         &self,
@@ -299,9 +190,11 @@ impl RedisTenantStore {
         if h.contains_key("deleted_at") {
             return Ok(DestinationLookup::Deleted);
         }
-        Ok(DestinationLookup::Found(Box::new(
-            self.parse_destination(tenant_id, &h)?,
-        )))
+        Ok(DestinationLookup::Found(Box::new(parse_destination(
+            &self.cipher,
+            tenant_id,
+            &h,
+        )?)))
     }
 
     async fn tenants_by_ids(&self, ids: &[String]) -> Result<Vec<Tenant>, StoreError> {
@@ -319,54 +212,11 @@ impl RedisTenantStore {
             let [tenant, summaries] = pair else { continue };
             let th: HashMap<String, Value> = tenant.clone().convert().map_err(be)?;
             let sh: HashMap<String, String> = summaries.clone().convert().map_err(be)?;
-            if let Some(rec) = Self::parse_record(&th)? {
-                out.push(Tenant::from_parts(rec, &Self::parse_summaries(sh)?));
+            if let Some(rec) = parse_record(&th)? {
+                out.push(Tenant::from_parts(rec, &parse_summaries(sh)?));
             }
         }
         Ok(out)
-    }
-
-    fn destination_fields(&self, d: &Destination) -> Result<Vec<Value>, StoreError> {
-        let mut f: Vec<Value> = Vec::with_capacity(24);
-        let mut put = |k: &str, v: Value| {
-            f.push(Value::from(k.to_string()));
-            f.push(v);
-        };
-        put("id", d.id.clone().into());
-        put("entity", "destination".into());
-        put("type", d.kind.clone().into());
-        put("topics", d.topics.join(",").into());
-        put(
-            "config",
-            serde_json::to_string(&d.config).unwrap_or_default().into(),
-        );
-        let creds = serde_json::to_vec(&d.credentials).unwrap_or_default();
-        put(
-            "credentials",
-            Value::Bytes(self.cipher.encrypt(&creds).into()),
-        );
-        put("created_at", d.created_at.timestamp_millis().into());
-        put("updated_at", d.updated_at.timestamp_millis().into());
-        if let Some(t) = d.disabled_at {
-            put("disabled_at", t.timestamp_millis().into());
-        }
-        if let Some(m) = &d.delivery_metadata {
-            let plain = serde_json::to_vec(m).unwrap_or_default();
-            put(
-                "delivery_metadata",
-                Value::Bytes(self.cipher.encrypt(&plain).into()),
-            );
-        }
-        if let Some(m) = &d.metadata {
-            put(
-                "metadata",
-                serde_json::to_string(m).unwrap_or_default().into(),
-            );
-        }
-        if let Some(flt) = &d.filter {
-            put("filter", flt.to_string().into());
-        }
-        Ok(f)
     }
 
     async fn upsert_destination(
@@ -385,7 +235,7 @@ impl RedisTenantStore {
             self.changes.clone().into(),
             change_message(&d.tenant_id, Some(&d.id)).into(),
         ];
-        args.extend(self.destination_fields(d)?);
+        args.extend(destination_fields(&self.cipher, d)?);
         let res: String = self
             .client
             .eval(
@@ -455,7 +305,7 @@ impl TenantStore for RedisTenantStore {
     async fn delete_tenant(&self, id: &str) -> Result<bool, StoreError> {
         let key = self.keys.tenant(id);
         let h: HashMap<String, Value> = self.client.hgetall(&key).await.map_err(be)?;
-        let Some(rec) = Self::parse_record(&h)? else {
+        let Some(rec) = parse_record(&h)? else {
             return Ok(false);
         };
         let dest_ids: Vec<String> = self
@@ -596,7 +446,7 @@ impl TenantStore for RedisTenantStore {
             if h.is_empty() || h.contains_key("deleted_at") {
                 continue;
             }
-            out.push(self.parse_destination(tenant_id, &h)?);
+            out.push(parse_destination(&self.cipher, tenant_id, &h)?);
         }
         out.sort_by(|a, b| {
             a.created_at
