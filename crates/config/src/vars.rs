@@ -104,7 +104,7 @@ vars! {
     "PUBLISH_RABBITMQ_EXCHANGE", "publishmq.rabbitmq.exchange", None, false, "Publish queue on RabbitMQ: exchange.";
     "PUBLISH_RABBITMQ_QUEUE", "publishmq.rabbitmq.queue", None, false, "Publish queue on RabbitMQ: queue.";
     "PUBLISH_MAX_CONCURRENCY", "publish_max_concurrency", Some("1"), false, "Concurrent publish-queue messages.";
-    "DELIVERY_MAX_CONCURRENCY", "delivery_max_concurrency", Some("1"), false, "Concurrent deliveries per delivery-service process.";
+    "DELIVERY_MAX_CONCURRENCY", "delivery_max_concurrency", Some("1"), false, "Concurrent deliveries per delivery-service process; a delivery still in flight after a second gives its slot to the next task and waits in a second pool of as many (ours).";
     "DELIVERY_SLOW_DESTINATION_CONCURRENCY", "delivery_slow_destination_concurrency", Some("0"), false, "Most concurrent deliveries to one destination whose deliveries take over a second; its further tasks are deferred so other destinations keep their slots (0 = an eighth of DELIVERY_MAX_CONCURRENCY, ours).";
     "DESTINATION_CACHE_TTL_SECONDS", "destination_cache_ttl_seconds", Some("60"), false, "Longest an api or delivery process reuses a destination (or a tenant's destination summaries, for routing publishes) read from Redis. Changes made through Outpost reach it at once over Redis pub/sub; the TTL bounds staleness from writers that do not announce changes (0 = read Redis for every delivery and publish, ours).";
     "LOG_MAX_CONCURRENCY", "log_max_concurrency", Some("1"), false, "Concurrent log batches.";

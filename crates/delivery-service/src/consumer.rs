@@ -4,6 +4,13 @@
 //! it is acked once every one is done, nacked if any is not (a redelivery skips the tasks
 //! already done through their idempotency keys). On shutdown it stops pulling and lets
 //! in-flight deliveries finish (the loop is [`outpost_runtime::consume`]).
+//!
+//! A delivery still in flight after the slowness threshold ([`crate::fairness::Fairness::slow_after`]) hands
+//! its slot to the next task and waits in a second pool of as many slots: a hanging endpoint's
+//! requests cost a socket and a timer, not the CPU a slot stands for, and the slots it would
+//! hold (its cap, [`crate::fairness`]) stay with the healthy destinations (seen in `make
+//! bench`, isolation case: 8 of 64 slots held by the slow destination for its 5 s answers).
+//! At most twice `DELIVERY_MAX_CONCURRENCY` deliveries are thus in flight, half of them slow.
 
 use crate::deliver::{Deliverer, Outcome};
 use outpost_core::event::DeliveryTask;
@@ -11,7 +18,8 @@ use outpost_core::health::Health;
 use outpost_core::ports::{Queue, decode_items};
 use outpost_runtime::consume::{Consumer, Settle};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -36,7 +44,10 @@ pub async fn run(
         grace,
     };
     // Deliveries running at once, whatever the number of tasks per message.
-    let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+    let slots = Arc::new(Slots::new(
+        concurrency.max(1),
+        deliverer.fairness.slow_after(),
+    ));
     outpost_runtime::consume::run(queue, consumer, health, shutdown, move |body| {
         let d = deliverer.clone();
         let slots = slots.clone();
@@ -58,31 +69,60 @@ pub async fn run(
     .await;
 }
 
+/// Delivery slots: `fresh` for deliveries in flight for less than `slow_after`, `slow` (as
+/// many) for those past it.
+struct Slots {
+    fresh: Arc<Semaphore>,
+    slow: Arc<Semaphore>,
+    slow_after: Duration,
+}
+
+impl Slots {
+    fn new(concurrency: usize, slow_after: Duration) -> Self {
+        Self {
+            fresh: Arc::new(Semaphore::new(concurrency)),
+            slow: Arc::new(Semaphore::new(concurrency)),
+            slow_after,
+        }
+    }
+
+    /// Runs `task` in a fresh slot, moved to a slow one if it is still in flight after
+    /// `slow_after` and one is free (else it keeps its fresh slot).
+    async fn deliver(&self, d: &Deliverer, task: DeliveryTask) -> Outcome {
+        let Ok(fresh) = self.fresh.clone().acquire_owned().await else {
+            return Outcome::Nack;
+        };
+        let delivery = d.deliver_one(task);
+        tokio::pin!(delivery);
+        tokio::select! {
+            biased;
+            outcome = &mut delivery => return outcome,
+            () = tokio::time::sleep(self.slow_after) => {}
+        }
+        let _held: OwnedSemaphorePermit = match self.slow.clone().try_acquire_owned() {
+            Ok(slow) => {
+                drop(fresh);
+                slow
+            }
+            Err(_) => fresh,
+        };
+        delivery.await
+    }
+}
+
 /// Runs `tasks`, each with a delivery slot; true when every one may be acked. The tasks of a
 /// packed message run as tasks of their own (aborted if the message is given up).
-async fn deliver_all(
-    d: Arc<Deliverer>,
-    slots: Arc<Semaphore>,
-    mut tasks: Vec<DeliveryTask>,
-) -> bool {
+async fn deliver_all(d: Arc<Deliverer>, slots: Arc<Slots>, mut tasks: Vec<DeliveryTask>) -> bool {
     if tasks.len() == 1
         && let Some(task) = tasks.pop()
     {
-        let Ok(_slot) = slots.acquire().await else {
-            return false;
-        };
-        return d.deliver_one(task).await == Outcome::Ack;
+        return slots.deliver(&d, task).await == Outcome::Ack;
     }
     let mut set = JoinSet::new();
     for task in tasks {
         let d = d.clone();
         let slots = slots.clone();
-        set.spawn(async move {
-            let Ok(_slot) = slots.acquire_owned().await else {
-                return Outcome::Nack;
-            };
-            d.deliver_one(task).await
-        });
+        set.spawn(async move { slots.deliver(&d, task).await });
     }
     let mut all_done = true;
     while let Some(outcome) = set.join_next().await {

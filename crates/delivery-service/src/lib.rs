@@ -84,7 +84,8 @@ pub fn deliverer(cfg: &Config, infra: &Infra) -> anyhow::Result<Deliverer> {
         &cfg.user_agent,
         cfg.webhook.proxy_url.as_deref(),
         cfg.webhook.max_response_body_bytes,
-        cfg.delivery_max_concurrency,
+        // As many connections as deliveries may be in flight: the slots and the slow pool.
+        cfg.delivery_max_concurrency.saturating_mul(2),
     )
     .map_err(anyhow::Error::msg)?;
     let mut senders: HashMap<String, Arc<dyn Sender>> =

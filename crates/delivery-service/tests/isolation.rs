@@ -87,6 +87,121 @@ impl Idempotency for Counted {
     }
 }
 
+/// A consumer and a retry monitor over in-memory queues, delivering to two receivers' paths
+/// `/slow` and `/fast` with `concurrency` slots, a slow cap of `cap` and a slowness threshold
+/// of `slow_after`.
+struct Rig {
+    deliverymq: Arc<outpost_mq::MemoryQueue>,
+    logs: Box<dyn Subscription>,
+    keys: Arc<Counted>,
+    shutdown: CancellationToken,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Rig {
+    async fn start(
+        slow_rx: &Receiver,
+        fast_rx: &Receiver,
+        concurrency: usize,
+        cap: usize,
+        slow_after: Duration,
+    ) -> Rig {
+        let store = Arc::new(MemoryTenantStore::new());
+        for (id, rx) in [("slow", slow_rx), ("fast", fast_rx)] {
+            store
+                .create_destination(&destination(id, &format!("{}/{id}", rx.base)), 100)
+                .await
+                .unwrap();
+        }
+        let deliverymq = Arc::new(outpost_mq::MemoryQueue::new("deliverymq", 10_000));
+        let logmq = Arc::new(outpost_mq::MemoryQueue::new("logmq", 10_000));
+        let logs = logmq.subscribe(1000).await.unwrap();
+        let scheduler = Arc::new(MemoryScheduler::new());
+        let webhook = WebhookSender::new(
+            WebhookSettings::outpost_defaults(),
+            Guard::new(true, &["127.0.0.0/8".into()]).unwrap(),
+            "Outpost/test",
+            None,
+            1024,
+            16,
+        )
+        .unwrap();
+        let mut senders: HashMap<String, Arc<dyn Sender>> = HashMap::new();
+        senders.insert("webhook".into(), Arc::new(webhook));
+        let keys = Arc::new(Counted::default());
+        let deliverer = Arc::new(Deliverer {
+            store: store.clone(),
+            idempotency: keys.clone(),
+            idempotency_ttl: Duration::from_secs(60),
+            scheduler: scheduler.clone(),
+            logmq: logmq.clone(),
+            senders,
+            policy: RetryPolicy {
+                schedule: vec![],
+                interval_secs: 30,
+                max_retries: 0,
+            },
+            timeout: Duration::from_secs(10),
+            idgen: Default::default(),
+            fairness: Fairness::with_threshold(cap, concurrency, slow_after),
+            wake: Arc::default(),
+        });
+        let wake = deliverer.wake.clone();
+        let shutdown = CancellationToken::new();
+        let consumer = tokio::spawn(outpost_delivery::consumer::run(
+            deliverymq.clone(),
+            deliverer,
+            concurrency,
+            Duration::from_secs(25),
+            Health::new(),
+            shutdown.clone(),
+        ));
+        let monitor = tokio::spawn(outpost_delivery::retry_monitor::run(
+            scheduler.clone(),
+            deliverymq.clone(),
+            Duration::from_millis(50),
+            Duration::from_secs(30),
+            wake,
+            Health::new(),
+            shutdown.clone(),
+        ));
+        Rig {
+            deliverymq,
+            logs,
+            keys,
+            shutdown,
+            workers: vec![consumer, monitor],
+        }
+    }
+
+    /// Attempt numbers by event id, from the log entries published (waits up to 10 s for `n`
+    /// events).
+    async fn attempts(&mut self, n: usize) -> HashMap<String, Vec<u32>> {
+        let mut attempts = HashMap::<String, Vec<u32>>::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while attempts.len() < n && Instant::now() < deadline {
+            if let Ok(Some(Ok(m))) =
+                tokio::time::timeout(Duration::from_millis(500), self.logs.next()).await
+            {
+                let e: LogEntry = serde_json::from_slice(&m.body).unwrap();
+                attempts
+                    .entry(e.event.id.clone())
+                    .or_default()
+                    .push(e.attempt.attempt_number);
+                m.ack().await.unwrap();
+            }
+        }
+        attempts
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        for w in self.workers {
+            w.await.unwrap();
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_hanging_destination_does_not_starve_a_healthy_one() {
     const HANG: Duration = Duration::from_secs(2);
@@ -94,65 +209,9 @@ async fn a_hanging_destination_does_not_starve_a_healthy_one() {
     slow_rx.script(std::iter::repeat_n(Reply::Hang(HANG), 20));
     let fast_rx = Receiver::start().await;
 
-    let store = Arc::new(MemoryTenantStore::new());
-    for (id, rx) in [("slow", &slow_rx), ("fast", &fast_rx)] {
-        store
-            .create_destination(&destination(id, &format!("{}/{id}", rx.base)), 100)
-            .await
-            .unwrap();
-    }
-    let deliverymq = Arc::new(outpost_mq::MemoryQueue::new("deliverymq", 10_000));
-    let logmq = Arc::new(outpost_mq::MemoryQueue::new("logmq", 10_000));
-    let mut logs = logmq.subscribe(1000).await.unwrap();
-    let scheduler = Arc::new(MemoryScheduler::new());
-    let webhook = WebhookSender::new(
-        WebhookSettings::outpost_defaults(),
-        Guard::new(true, &["127.0.0.0/8".into()]).unwrap(),
-        "Outpost/test",
-        None,
-        1024,
-        16,
-    )
-    .unwrap();
-    let mut senders: HashMap<String, Arc<dyn Sender>> = HashMap::new();
-    senders.insert("webhook".into(), Arc::new(webhook));
-    let keys = Arc::new(Counted::default());
-    let deliverer = Arc::new(Deliverer {
-        store: store.clone(),
-        idempotency: keys.clone(),
-        idempotency_ttl: Duration::from_secs(60),
-        scheduler: scheduler.clone(),
-        logmq: logmq.clone(),
-        senders,
-        policy: RetryPolicy {
-            schedule: vec![],
-            interval_secs: 30,
-            max_retries: 0,
-        },
-        timeout: Duration::from_secs(10),
-        idgen: Default::default(),
-        fairness: Fairness::with_threshold(2, 8, Duration::from_millis(200)),
-        wake: Arc::default(),
-    });
-    let wake = deliverer.wake.clone();
-    let shutdown = CancellationToken::new();
-    let consumer = tokio::spawn(outpost_delivery::consumer::run(
-        deliverymq.clone(),
-        deliverer,
-        8,
-        Duration::from_secs(25),
-        Health::new(),
-        shutdown.clone(),
-    ));
-    let monitor = tokio::spawn(outpost_delivery::retry_monitor::run(
-        scheduler.clone(),
-        deliverymq.clone(),
-        Duration::from_millis(50),
-        Duration::from_secs(30),
-        wake,
-        Health::new(),
-        shutdown.clone(),
-    ));
+    let mut rig = Rig::start(&slow_rx, &fast_rx, 8, 2, Duration::from_millis(200)).await;
+    let keys = rig.keys.clone();
+    let deliverymq = rig.deliverymq.clone();
 
     // Two slow deliveries start and hang; once they are older than the threshold the slow
     // destination is at its cap.
@@ -195,19 +254,7 @@ async fn a_hanging_destination_does_not_starve_a_healthy_one() {
             "deferred slow deliveries",
         )
         .await;
-    let mut attempts = HashMap::<String, Vec<u32>>::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while attempts.len() < 68 && Instant::now() < deadline {
-        if let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(500), logs.next()).await
-        {
-            let e: LogEntry = serde_json::from_slice(&m.body).unwrap();
-            attempts
-                .entry(e.event.id.clone())
-                .or_default()
-                .push(e.attempt.attempt_number);
-            m.ack().await.unwrap();
-        }
-    }
+    let attempts = rig.attempts(68).await;
     assert_eq!(attempts.len(), 68, "every event has an attempt");
     assert!(
         attempts.values().all(|a| a == &vec![1]),
@@ -224,7 +271,61 @@ async fn a_hanging_destination_does_not_starve_a_healthy_one() {
         (68, 0),
         "claims and releases"
     );
-    shutdown.cancel();
-    consumer.await.unwrap();
-    monitor.await.unwrap();
+    rig.stop().await;
+}
+
+/// The most requests received on `path` within any `window`.
+fn most_within(rx: &Receiver, path: &str, window: Duration) -> usize {
+    let at: Vec<Instant> = rx.on(path).iter().map(|r| r.at).collect();
+    (0..at.len())
+        .map(|i| at[i..].iter().take_while(|t| **t - at[i] < window).count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn hung_deliveries_give_their_slots_to_the_healthy_destinations() {
+    // Four slots; the slow destination's two hung deliveries are past the threshold when the
+    // healthy tasks come. The healthy endpoint takes 60 ms per request, so with only the two
+    // slots the hung ones leave, no 50 ms window would see more than two of its requests. The
+    // cap is the whole process, so that only the slots, not fairness, limit the healthy one
+    // (which is held to the cap until it has answered).
+    const FAST: Duration = Duration::from_millis(60);
+    let slow_rx = Receiver::start().await;
+    slow_rx.script(std::iter::repeat_n(Reply::Hang(Duration::from_secs(3)), 2));
+    let fast_rx = Receiver::start().await;
+    fast_rx.script(std::iter::repeat_n(Reply::Hang(FAST), 100));
+    let mut rig = Rig::start(&slow_rx, &fast_rx, 4, 4, Duration::from_millis(300)).await;
+
+    rig.deliverymq
+        .publish(vec![task("slow", 0), task("slow", 1)])
+        .await
+        .unwrap();
+    slow_rx.wait_for("/slow", 2, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    rig.deliverymq
+        .publish((0..24).map(|n| task("fast", n)).collect())
+        .await
+        .unwrap();
+    fast_rx
+        .wait_for_events("/fast", 24, Duration::from_secs(10), "healthy deliveries")
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_millis(2_400),
+        "the healthy deliveries were not done before the hung ones answered"
+    );
+    let most = most_within(&fast_rx, "/fast", Duration::from_millis(50));
+    assert!(
+        most >= 3,
+        "at most {most} healthy requests in flight at once: the hung deliveries kept their slots"
+    );
+
+    let attempts = rig.attempts(26).await;
+    assert_eq!(attempts.len(), 26, "every event has an attempt");
+    assert!(
+        attempts.values().all(|a| a == &vec![1]),
+        "one attempt each: {attempts:?}"
+    );
+    rig.stop().await;
 }
