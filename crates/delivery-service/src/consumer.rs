@@ -5,12 +5,13 @@
 //! already done through their idempotency keys). On shutdown it stops pulling and lets
 //! in-flight deliveries finish (the loop is [`outpost_runtime::consume`]).
 //!
-//! A delivery still in flight after the slowness threshold ([`crate::fairness::Fairness::slow_after`]) hands
-//! its slot to the next task and waits in a second pool of as many slots: a hanging endpoint's
-//! requests cost a socket and a timer, not the CPU a slot stands for, and the slots it would
-//! hold (its cap, [`crate::fairness`]) stay with the healthy destinations (seen in `make
-//! bench`, isolation case: 8 of 64 slots held by the slow destination for its 5 s answers).
-//! At most twice `DELIVERY_MAX_CONCURRENCY` deliveries are thus in flight, half of them slow.
+//! A delivery still in flight after the slowness threshold
+//! ([`crate::fairness::Fairness::slow_after`]) hands its slot to the next task and waits in a
+//! second pool of as many slots: a hanging endpoint's requests cost a socket and a timer, not
+//! the CPU a slot stands for, and the slots it would hold (its cap, [`crate::fairness`]) stay
+//! with the healthy destinations (seen in `make bench`, isolation case: 8 of 64 slots held by
+//! the slow destination for its 5 s answers). At most twice `DELIVERY_MAX_CONCURRENCY`
+//! deliveries are thus in flight, half of them slow.
 
 use crate::deliver::{Deliverer, Outcome};
 use outpost_core::event::DeliveryTask;

@@ -24,8 +24,8 @@
 //!
 //! A task that would exceed that is deferred (rescheduled, without counting as an attempt, for
 //! its turn at the rate the destination is being served, at most [`MAX_DEFER`] ahead) so its
-//! slot goes to the other destinations. A fast destination is never capped, so one busy endpoint can still use the
-//! whole process.
+//! slot goes to the other destinations. A fast destination is never capped, so one busy
+//! endpoint can still use the whole process.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
