@@ -14,7 +14,10 @@ pub enum CaseSel {
     Latency,
     /// Case B with one destination answering after `--slow-delay-ms`.
     Isolation,
-    /// A, B, latency and isolation.
+    /// Case A's load on one tenant's destination while another tenant's `--fanout` − 1
+    /// destinations receive `--quiet-rate` events/s: one busy tenant among quiet ones.
+    Mixed,
+    /// A, B, latency, isolation and mixed.
     All,
 }
 
@@ -34,9 +37,10 @@ pub enum ModeSel {
 #[derive(Debug, Clone, Parser)]
 #[command(name = "outpost-loadgen", version, about)]
 pub struct Args {
-    /// Cases to run.
-    #[arg(long, value_enum, default_value = "all")]
-    pub case: CaseSel,
+    /// Cases to run, comma-separated or repeated (`--case a,mixed`); they run in the order
+    /// A, B, latency, isolation, mixed.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+    pub case: Vec<CaseSel>,
     /// Process layout.
     #[arg(long, value_enum, default_value = "both")]
     pub mode: ModeSel,
@@ -78,9 +82,17 @@ pub struct Args {
     /// Delay of the slow destination's answers in the isolation case.
     #[arg(long, default_value_t = 5000)]
     pub slow_delay_ms: u64,
+    /// Events/s the quiet tenant publishes in the mixed case (each to `--fanout` − 1
+    /// destinations), from the first measured publish to the last.
+    #[arg(long, default_value_t = 20)]
+    pub quiet_rate: u64,
     /// Warm-up events published (and awaited) before each measured run; not measured.
     #[arg(long, default_value_t = 100)]
     pub warmup: usize,
+    /// Seconds of the yardstick (load generator → its sink, no outpost) measured before the
+    /// first run and after the last; 0 skips it.
+    #[arg(long, default_value_t = 3)]
+    pub yardstick_secs: u64,
     /// DELIVERY_MAX_CONCURRENCY of the delivery process.
     #[arg(long, default_value_t = 64)]
     pub delivery_concurrency: usize,
@@ -151,6 +163,8 @@ pub enum Case {
     Latency,
     /// Fan-out with one slow destination.
     Isolation,
+    /// One busy destination, and a quiet tenant's destinations beside it.
+    Mixed,
 }
 
 impl Case {
@@ -161,6 +175,7 @@ impl Case {
             Case::B => "B",
             Case::Latency => "latency",
             Case::Isolation => "isolation",
+            Case::Mixed => "mixed",
         }
     }
 }
@@ -199,18 +214,25 @@ pub struct Workload {
     pub rate: u64,
     /// The sink path (destination index) that answers late, and how late.
     pub slow: Option<(usize, std::time::Duration)>,
+    /// Another tenant publishing beside the measured one: its destinations, and its
+    /// events/s (open loop, for as long as the measured publishers run).
+    pub quiet: Option<(usize, u64)>,
 }
 
 impl Args {
     /// The cases selected, in run order.
     pub fn cases(&self) -> Vec<Case> {
-        match self.case {
-            CaseSel::A => vec![Case::A],
-            CaseSel::B => vec![Case::B],
-            CaseSel::Latency => vec![Case::Latency],
-            CaseSel::Isolation => vec![Case::Isolation],
-            CaseSel::All => vec![Case::A, Case::B, Case::Latency, Case::Isolation],
-        }
+        let all = [
+            (CaseSel::A, Case::A),
+            (CaseSel::B, Case::B),
+            (CaseSel::Latency, Case::Latency),
+            (CaseSel::Isolation, Case::Isolation),
+            (CaseSel::Mixed, Case::Mixed),
+        ];
+        all.into_iter()
+            .filter(|(sel, _)| self.case.iter().any(|c| c == sel || *c == CaseSel::All))
+            .map(|(_, case)| case)
+            .collect()
     }
 
     /// The modes selected, in run order.
@@ -247,6 +269,7 @@ impl Args {
                 concurrency: Some(self.concurrency.max(1)),
                 rate: 0,
                 slow: None,
+                quiet: None,
             },
             Case::B => Workload {
                 case,
@@ -255,6 +278,7 @@ impl Args {
                 concurrency: Some(self.concurrency.max(1)),
                 rate: 0,
                 slow: None,
+                quiet: None,
             },
             Case::Latency => Workload {
                 case,
@@ -263,6 +287,7 @@ impl Args {
                 concurrency: None,
                 rate: self.latency_rate.max(1),
                 slow: None,
+                quiet: None,
             },
             Case::Isolation => Workload {
                 case,
@@ -274,6 +299,12 @@ impl Args {
                     fanout - 1,
                     std::time::Duration::from_millis(self.slow_delay_ms),
                 )),
+                quiet: None,
+            },
+            Case::Mixed => Workload {
+                quiet: Some(((fanout - 1).max(1), self.quiet_rate.max(1))),
+                case,
+                ..self.workload(Case::A)
             },
         }
     }
@@ -314,7 +345,17 @@ mod tests {
             Some(19),
             "the last destination is the slow one"
         );
-        assert_eq!(d.cases().len(), 4);
+        assert_eq!(d.cases().len(), 5);
+        let two = Args::parse_from(["x", "--case", "mixed,a", "--case", "a"]);
+        assert_eq!(
+            two.cases(),
+            vec![Case::A, Case::Mixed],
+            "each once, in run order"
+        );
+        let m = d.workload(Case::Mixed);
+        assert_eq!((m.events, m.destinations), (20_000, 1), "case A's load");
+        assert_eq!(m.quiet, Some((19, 20)), "beside 19 quiet destinations");
+        assert_eq!(d.workload(Case::A).quiet, None);
         assert_eq!(d.modes(), vec![Mode::Split, Mode::Embedded]);
     }
 

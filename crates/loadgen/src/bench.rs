@@ -1,141 +1,19 @@
-//! One measured run: sink, services, tenant, warm-up, publishing, waiting for the deliveries,
-//! and the figures of the row.
+//! One measured run: sinks, services, tenants, warm-up, publishing, waiting for the
+//! deliveries, and the figures of the row ([`crate::figures`]).
 
-use crate::args::{Args, Case, Mode, Workload};
+use crate::args::{Args, Mode, Workload};
+use crate::figures::{Lat, ProcRow, QuietRow, Row, SlowRow, Tally, tally};
 use crate::infra::{self, Registry};
 use crate::procs::{self, RssSampler};
 use crate::publish::{self, Publisher};
 use crate::services;
 use crate::sink::{Recorder, Sink};
+use crate::yardstick;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// Latency percentiles in ms.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Lat {
-    /// p50.
-    pub p50: f64,
-    /// p90.
-    pub p90: f64,
-    /// p99.
-    pub p99: f64,
-    /// max.
-    pub max: f64,
-}
-
-impl Lat {
-    /// Percentiles of `us` (sorted in place).
-    pub fn of(us: &mut [u64]) -> Lat {
-        us.sort_unstable();
-        let pick = |p: f64| -> f64 {
-            if us.is_empty() {
-                return 0.0;
-            }
-            let i = ((us.len() as f64) * p).ceil() as usize;
-            us[i.clamp(1, us.len()) - 1] as f64 / 1000.0
-        };
-        Lat {
-            p50: pick(0.50),
-            p90: pick(0.90),
-            p99: pick(0.99),
-            max: us.last().map(|&v| v as f64 / 1000.0).unwrap_or(0.0),
-        }
-    }
-}
-
-/// One service process's figures.
-#[derive(Debug, Clone)]
-pub struct ProcRow {
-    /// Role.
-    pub name: String,
-    /// CPU seconds over the measured window.
-    pub cpu_s: f64,
-    /// Peak RSS, MiB.
-    pub rss_mib: f64,
-}
-
-/// The slow destination's figures (isolation case).
-#[derive(Debug, Clone)]
-pub struct SlowRow {
-    /// Unique deliveries.
-    pub delivered: u64,
-    /// Expected.
-    pub expected: u64,
-    /// Latency.
-    pub lat: Lat,
-}
-
-/// The figures of one (mode, case).
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// Mode.
-    pub mode: Mode,
-    /// Case.
-    pub case: Case,
-    /// Events offered.
-    pub events: usize,
-    /// Destinations.
-    pub destinations: usize,
-    /// Offered rate (open loop), events/s.
-    pub offered_rate: Option<u64>,
-    /// Accepted publishes.
-    pub published: u64,
-    /// Publishes given up.
-    pub publish_failed: u64,
-    /// Publish requests retried.
-    pub publish_retried: u64,
-    /// The first publish error.
-    pub publish_error: Option<String>,
-    /// 2xx answers / (last answer − first send).
-    pub publish_rate: f64,
-    /// Publish request latency.
-    pub publish_lat: Lat,
-    /// Expected deliveries (accepted events × destinations).
-    pub expected: u64,
-    /// Of those, delivered.
-    pub delivered: u64,
-    /// Deliveries beyond the first.
-    pub duplicates: u64,
-    /// Expected but not delivered within the wait.
-    pub lost: u64,
-    /// Healthy deliveries / (last healthy arrival − first send).
-    pub delivery_rate: f64,
-    /// Publish→delivery latency of healthy deliveries.
-    pub lat: Lat,
-    /// First send → last delivery, or last healthy delivery in the isolation case (the CPU
-    /// window), s.
-    pub wall_s: f64,
-    /// Per service process.
-    pub procs: Vec<ProcRow>,
-    /// CPU s of postgres, redis, rabbitmq over the window.
-    pub infra_cpu: Vec<(String, f64)>,
-    /// CPU s of the load generator (publishers + sink).
-    pub loadgen_cpu: f64,
-    /// CPU s of everything else on the machine.
-    pub other_cpu: f64,
-    /// Machine busy over the window, % of all cores.
-    pub machine_busy_pct: f64,
-    /// Cores.
-    pub cores: usize,
-    /// Machine busy fraction just before the run.
-    pub busy_before: f64,
-    /// Attempts in the Postgres log vs expected (split), and seconds after the last delivery
-    /// until they were all there.
-    pub logged: Option<(i64, i64, Option<f64>)>,
-    /// Slow destination (isolation).
-    pub slow: Option<SlowRow>,
-    /// Redis calls per command over the window (split; machine-wide).
-    pub redis_calls: Option<Vec<(String, u64)>>,
-    /// Why the wait ended early, if it did.
-    pub incomplete: Option<String>,
-    /// Service processes that needed SIGKILL.
-    pub killed: Vec<String>,
-    /// Log files kept (when something went wrong).
-    pub kept_logs: Vec<String>,
-}
 
 struct CpuSnap {
     procs: HashMap<u32, u64>,
@@ -220,23 +98,74 @@ pub async fn run(ctx: &Ctx<'_>, mode: Mode, w: &Workload) -> anyhow::Result<Row>
             (None, _) => format!(", open loop at {} events/s", w.rate),
         }
     );
+    // The box's speed at this moment, on the quiet machine, before anything of the run starts.
+    let yardstick = yardstick::take(args, &label).await;
     let prefix = format!("{}-{}-{}-", ctx.run_id, mode.name(), w.case.name());
-    let rec = Arc::new(Recorder::new(prefix, w.events, w.destinations, w.slow));
+    let rec = Arc::new(Recorder::new(
+        prefix.clone(),
+        w.events,
+        w.destinations,
+        w.slow,
+    ));
     let sink = Sink::start(rec.clone()).await?;
-    let result = run_started(ctx, mode, w, &label, &tag, rec, &sink, busy_before).await;
+    let quiet = match w.quiet {
+        Some((paths, rate)) => {
+            // Room for the longest run; the publisher stops with the measured one.
+            let events = (rate * args.timeout_secs.max(60)) as usize;
+            let rec = Arc::new(Recorder::new(format!("{prefix}q-"), events, paths, None));
+            match Sink::start(rec.clone()).await {
+                Ok(sink) => Some(Quiet { rec, sink, rate }),
+                Err(e) => {
+                    sink.stop().await;
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
+    };
+    let sinks = Sinks {
+        rec,
+        sink: &sink,
+        quiet: quiet.as_ref(),
+    };
+    let result = run_started(ctx, mode, w, &label, &tag, &sinks, busy_before).await;
+    // Again once the services have stopped: whether the box kept its speed through the run.
+    let after = match &result {
+        Ok(_) => yardstick::take(args, &label).await,
+        Err(_) => None,
+    };
+    let result = result.map(|row| Row {
+        yardsticks: [yardstick, after],
+        ..row
+    });
     sink.stop().await;
+    if let Some(q) = quiet {
+        q.sink.stop().await;
+    }
     result
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The quiet tenant of the mixed case: its record, its sink and its rate.
+struct Quiet {
+    rec: Arc<Recorder>,
+    sink: Sink,
+    rate: u64,
+}
+
+/// Where a run's deliveries arrive.
+struct Sinks<'a> {
+    rec: Arc<Recorder>,
+    sink: &'a Sink,
+    quiet: Option<&'a Quiet>,
+}
+
 async fn run_started(
     ctx: &Ctx<'_>,
     mode: Mode,
     w: &Workload,
     label: &str,
     tag: &str,
-    rec: Arc<Recorder>,
-    sink: &Sink,
+    sinks: &Sinks<'_>,
     busy_before: f64,
 ) -> anyhow::Result<Row> {
     let args = ctx.args;
@@ -257,7 +186,7 @@ async fn run_started(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let measured = measure(ctx, w, label, rec, sink, &svc).await;
+    let measured = measure(ctx, w, label, sinks, &svc).await;
     // Peaks need the processes alive.
     let sampler_peaks: Vec<(String, u32, f64)> = match &measured {
         Ok((_, sampler)) => svc
@@ -293,14 +222,24 @@ async fn measure(
     ctx: &Ctx<'_>,
     w: &Workload,
     label: &str,
-    rec: Arc<Recorder>,
-    sink: &Sink,
+    sinks: &Sinks<'_>,
     svc: &services::Services,
 ) -> anyhow::Result<(Row, RssSampler)> {
     let args = ctx.args;
+    let rec = sinks.rec.clone();
     let tenant = format!("lg-{}", ctx.run_id);
-    let urls: Vec<String> = (0..w.destinations).map(|i| sink.url(i)).collect();
+    let urls: Vec<String> = (0..w.destinations).map(|i| sinks.sink.url(i)).collect();
     services::setup_tenant(&svc.api, &tenant, &urls).await?;
+    let quiet = match sinks.quiet {
+        Some(q) => {
+            let tenant = format!("lg-{}-quiet", ctx.run_id);
+            let urls: Vec<String> = (0..q.rec.paths).map(|i| q.sink.url(i)).collect();
+            services::setup_tenant(&svc.api, &tenant, &urls).await?;
+            let p = Publisher::new(&svc.api, services::API_KEY, &tenant, args.event_size, 16)?;
+            Some((q, Arc::new(p)))
+        }
+        None => None,
+    };
     let pool = w.concurrency.unwrap_or(args.latency_max_in_flight);
     let warm = Arc::new(Publisher::new(
         &svc.api,
@@ -348,10 +287,24 @@ async fn measure(
         tokio::spawn(async move {
             match w.concurrency {
                 Some(c) => publish::closed_loop(p, rec, c).await,
-                None => publish::open_loop(p, rec, w.rate, max_in_flight).await,
+                None => {
+                    let never = Arc::new(AtomicBool::new(false));
+                    publish::open_loop(p, rec, w.rate, max_in_flight, never).await
+                }
             }
         })
     };
+    // The quiet tenant publishes for as long as the measured publishers run.
+    let quiet_stop = Arc::new(AtomicBool::new(false));
+    let quiet_publishing = quiet.as_ref().map(|(q, qp)| {
+        tokio::spawn(publish::open_loop(
+            qp.clone(),
+            q.rec.clone(),
+            q.rate,
+            64,
+            quiet_stop.clone(),
+        ))
+    });
     // Progress while publishing and while waiting for the deliveries.
     let total_paths = w.destinations as u64;
     let progress = |phase: &str| {
@@ -377,11 +330,26 @@ async fn measure(
             _ = tokio::time::sleep(Duration::from_secs(2)) => progress("publishing"),
         }
     }
+    quiet_stop.store(true, Ordering::Relaxed);
+    if let Some(h) = quiet_publishing {
+        let _ = h.await;
+    }
+    let quiet_expected = quiet.as_ref().map_or(0, |(q, qp)| {
+        qp.ok.load(Ordering::Relaxed) * q.rec.paths as u64
+    });
+    let quiet_got = || {
+        quiet
+            .as_ref()
+            .map_or(0, |(q, _)| q.rec.unique.load(Ordering::Relaxed))
+    };
     let published = p.ok.load(Ordering::Relaxed);
     let expected = published * total_paths;
     // Wait for the deliveries.
     let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
-    let mut last_progress = (rec.unique.load(Ordering::Relaxed), Instant::now());
+    let mut last_progress = (
+        rec.unique.load(Ordering::Relaxed) + quiet_got(),
+        Instant::now(),
+    );
     let mut last_print = Instant::now();
     // Isolation: the figures of the healthy destinations' window (CPU, its end, Redis calls),
     // taken when their last delivery arrives (the slow one's take minutes more).
@@ -396,11 +364,11 @@ async fn measure(
             let (cpu, at) = (cpu_snap(&svc.pids), Instant::now());
             healthy_end = Some((cpu, at, redis_calls_since(args, svc, &redis_before).await));
         }
-        if got >= expected {
+        if got >= expected && quiet_got() >= quiet_expected {
             break None;
         }
-        if got != last_progress.0 {
-            last_progress = (got, Instant::now());
+        if got + quiet_got() != last_progress.0 {
+            last_progress = (got + quiet_got(), Instant::now());
         }
         if Instant::now() >= deadline {
             break Some(format!("timed out after {} s", args.timeout_secs));
@@ -456,36 +424,26 @@ async fn measure(
     let hz = ctx.hz;
     let window_s = cpu_end.duration_since(t0).as_secs_f64();
     let slow_path = rec.slow_path();
-    let mut lat_us = Vec::with_capacity(expected as usize);
-    let mut slow_us = Vec::new();
-    let (mut delivered, mut lost, mut slow_delivered, mut slow_expected) = (0u64, 0u64, 0u64, 0u64);
-    let mut last_healthy = 0u64;
-    for seq in 0..w.events {
-        let sent = rec.sent[seq].load(Ordering::Acquire);
-        if sent == 0 {
-            continue;
+    let Tally {
+        delivered,
+        lost,
+        healthy_us: mut lat_us,
+        mut slow_us,
+        slow_expected,
+        last_healthy,
+    } = tally(&rec);
+    let quiet_row = quiet.as_ref().map(|(q, qp)| {
+        let mut t = tally(&q.rec);
+        QuietRow {
+            destinations: q.rec.paths,
+            rate: q.rate,
+            published: qp.ok.load(Ordering::Relaxed),
+            delivered: t.delivered,
+            expected: t.delivered + t.lost,
+            duplicates: q.rec.duplicates.load(Ordering::Relaxed),
+            lat: Lat::of(&mut t.healthy_us),
         }
-        for path in 0..w.destinations {
-            let at = rec.arrival(seq, path);
-            let is_slow = Some(path) == slow_path;
-            if is_slow {
-                slow_expected += 1;
-            }
-            if at == 0 {
-                lost += 1;
-                continue;
-            }
-            delivered += 1;
-            let l = at.saturating_sub(sent);
-            if is_slow {
-                slow_delivered += 1;
-                slow_us.push(l);
-            } else {
-                lat_us.push(l);
-                last_healthy = last_healthy.max(at);
-            }
-        }
-    }
+    });
     let healthy = lat_us.len() as u64;
     let lat = Lat::of(&mut lat_us);
     let delivery_rate = if last_healthy > first_send {
@@ -549,7 +507,7 @@ async fn measure(
         expected,
         delivered,
         duplicates: rec.duplicates.load(Ordering::Relaxed),
-        lost,
+        lost: lost + quiet_row.as_ref().map_or(0, |q| q.expected - q.delivered),
         delivery_rate,
         lat,
         wall_s: window_s,
@@ -562,31 +520,16 @@ async fn measure(
         busy_before: 0.0,
         logged,
         slow: slow_path.map(|_| SlowRow {
-            delivered: slow_delivered,
+            delivered: slow_us.len() as u64,
             expected: slow_expected,
             lat: Lat::of(&mut slow_us),
         }),
+        quiet: quiet_row,
+        yardsticks: [None, None],
         incomplete,
         redis_calls,
         killed: Vec::new(),
         kept_logs: Vec::new(),
     };
     Ok((row, sampler))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles() {
-        let mut v: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
-        let l = Lat::of(&mut v);
-        assert_eq!(l.p50, 50.0);
-        assert_eq!(l.p90, 90.0);
-        assert_eq!(l.p99, 99.0);
-        assert_eq!(l.max, 100.0);
-        assert_eq!(Lat::of(&mut []).p99, 0.0);
-        assert_eq!(Lat::of(&mut [7000]).p50, 7.0);
-    }
 }

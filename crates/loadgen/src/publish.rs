@@ -3,7 +3,7 @@
 //! [`Recorder`]; failed requests are retried (same id, so the service deduplicates them).
 
 use crate::sink::Recorder;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -191,13 +191,23 @@ pub async fn closed_loop(p: Arc<Publisher>, rec: Arc<Recorder>, concurrency: usi
 
 /// Open loop: event `i` is sent at `start + i / rate`, each in its own task, at most
 /// `max_in_flight` at once (beyond that the schedule slips, which the achieved rate shows).
-pub async fn open_loop(p: Arc<Publisher>, rec: Arc<Recorder>, rate: u64, max_in_flight: usize) {
+/// No event is sent once `stop` is set; returns when every event sent has its answer.
+pub async fn open_loop(
+    p: Arc<Publisher>,
+    rec: Arc<Recorder>,
+    rate: u64,
+    max_in_flight: usize,
+    stop: Arc<AtomicBool>,
+) {
     let sem = Arc::new(tokio::sync::Semaphore::new(max_in_flight.max(1)));
     let start = tokio::time::Instant::now();
     let rate = rate.max(1);
     for seq in 0..rec.events {
         let at = start + Duration::from_micros(seq as u64 * 1_000_000 / rate);
         tokio::time::sleep_until(at).await;
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         let Ok(permit) = sem.clone().acquire_owned().await else {
             break;
         };

@@ -1,7 +1,7 @@
 //! The printed report: machine facts, one table with a row per (mode, case), and notes.
 
 use crate::args::{Args, Case, Mode};
-use crate::bench::Row;
+use crate::figures::Row;
 use std::fmt::Write as _;
 
 /// Machine facts printed above the table.
@@ -119,6 +119,10 @@ fn case_cell(r: &Row) -> String {
         (Case::Isolation, _) => format!("isolation ({}-1 healthy)", r.destinations),
         (Case::B, _) => format!("B (fan-out {})", r.destinations),
         (Case::A, _) => "A (1 dest)".to_string(),
+        (Case::Mixed, _) => format!(
+            "mixed (1 busy + {} quiet)",
+            r.quiet.as_ref().map_or(0, |q| q.destinations)
+        ),
         (c, _) => c.name().to_string(),
     }
 }
@@ -163,6 +167,7 @@ pub fn render(args: &Args, m: &Machine, extra: &[String], rows: &[Row]) -> Strin
         "deliveries",
         "publish req/s",
         "deliveries/s",
+        "÷ yardstick",
         "p50 ms",
         "p90 ms",
         "p99 ms",
@@ -193,6 +198,8 @@ pub fn render(args: &Args, m: &Machine, extra: &[String], rows: &[Row]) -> Strin
                 },
                 f0(r.publish_rate),
                 f0(r.delivery_rate),
+                r.per_yardstick()
+                    .map_or_else(|| "-".to_string(), |v| format!("{:.1}%", 100.0 * v)),
                 ms(r.lat.p50),
                 ms(r.lat.p90),
                 ms(r.lat.p99),
@@ -227,7 +234,8 @@ pub fn render(args: &Args, m: &Machine, extra: &[String], rows: &[Row]) -> Strin
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "deliveries/s = distinct deliveries at the sink / (last arrival − first publish); latency = sink arrival − publish send (same clock); CPU, window and Redis commands over [first publish, last delivery] (isolation: last healthy delivery); infra CPU is machine-wide (every postgres, redis-server, beam.smp process); other = machine busy − services − infra − loadgen (foreign load: compilers, kernel threads)."
+        "deliveries/s = distinct deliveries at the sink / (last arrival − first publish); ÷ yardstick = deliveries/s / the HTTP requests/s the load generator got from its own sink just before and just after the run ({} connections, {} s each; the box's speed changes by up to 2× within minutes: this share compares across runs); latency = sink arrival − publish send (same clock); CPU, window and Redis commands over [first publish, last delivery] (isolation: last healthy delivery); infra CPU is machine-wide (every postgres, redis-server, beam.smp process); other = machine busy − services − infra − loadgen (foreign load: compilers, kernel threads).",
+        args.concurrency, args.yardstick_secs
     );
     let notes = notes(rows);
     if !notes.is_empty() {
@@ -237,6 +245,15 @@ pub fn render(args: &Args, m: &Machine, extra: &[String], rows: &[Row]) -> Strin
         }
     }
     out
+}
+
+/// `r`'s throughput against `base`'s with each divided by its own yardstick, as
+/// `", X% by the yardsticks"`, or nothing without both.
+fn normalised(r: &Row, base: &Row) -> String {
+    match (r.per_yardstick(), base.per_yardstick()) {
+        (Some(a), Some(b)) if b > 0.0 => format!(", {:.0}% by the yardsticks", 100.0 * a / b),
+        _ => String::new(),
+    }
 }
 
 fn notes(rows: &[Row]) -> Vec<String> {
@@ -274,6 +291,11 @@ fn notes(rows: &[Row]) -> Vec<String> {
                 r.cores
             ));
         }
+        if let Some((before, after)) = r.speed_changed() {
+            n.push(format!(
+                "{label}: SPEED CHANGED: the yardstick gave {before:.0} requests/s before the run and {after:.0} after; its figures compare with no other run's"
+            ));
+        }
         if r.wall_s > 0.0 && r.other_cpu / r.wall_s > 0.15 {
             n.push(format!(
                 "{label}: CONTAMINATED: other processes used {:.0}% of a core during the run",
@@ -303,12 +325,40 @@ fn notes(rows: &[Row]) -> Vec<String> {
                 && b.delivery_rate > 0.0
             {
                 n.push(format!(
-                    "{label}: healthy destinations vs the all-healthy B run: {:.0} vs {:.0} deliveries/s ({:.0}%), p99 {} vs {} ms",
+                    "{label}: healthy destinations vs the all-healthy B run: {:.0} vs {:.0} deliveries/s ({:.0}%{}), p99 {} vs {} ms",
                     r.delivery_rate,
                     b.delivery_rate,
                     100.0 * r.delivery_rate / b.delivery_rate,
+                    normalised(r, b),
                     ms(r.lat.p99),
                     ms(b.lat.p99)
+                ));
+            }
+        }
+        if let Some(q) = &r.quiet {
+            n.push(format!(
+                "{label}: quiet tenant: {} events at {}/s to {} destinations, {}/{} delivered, {} duplicated, latency p50 {} / p99 {} / max {} ms (the table's figures are the busy destination's)",
+                q.published,
+                q.rate,
+                q.destinations,
+                q.delivered,
+                q.expected,
+                q.duplicates,
+                ms(q.lat.p50),
+                ms(q.lat.p99),
+                ms(q.lat.max)
+            ));
+            if let Some(a) = rows.iter().find(|a| a.mode == r.mode && a.case == Case::A)
+                && a.delivery_rate > 0.0
+            {
+                n.push(format!(
+                    "{label}: busy destination vs the A run: {:.0} vs {:.0} deliveries/s ({:.0}%{}), p99 {} vs {} ms",
+                    r.delivery_rate,
+                    a.delivery_rate,
+                    100.0 * r.delivery_rate / a.delivery_rate,
+                    normalised(r, a),
+                    ms(r.lat.p99),
+                    ms(a.lat.p99)
                 ));
             }
         }
