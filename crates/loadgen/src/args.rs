@@ -89,10 +89,6 @@ pub struct Args {
     /// Warm-up events published (and awaited) before each measured run; not measured.
     #[arg(long, default_value_t = 100)]
     pub warmup: usize,
-    /// Seconds of the yardstick (load generator → its sink, no outpost) measured before the
-    /// first run and after the last; 0 skips it.
-    #[arg(long, default_value_t = 3)]
-    pub yardstick_secs: u64,
     /// DELIVERY_MAX_CONCURRENCY of the delivery process.
     #[arg(long, default_value_t = 64)]
     pub delivery_concurrency: usize,

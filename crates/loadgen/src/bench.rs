@@ -8,7 +8,6 @@ use crate::procs::{self, RssSampler};
 use crate::publish::{self, Publisher};
 use crate::services;
 use crate::sink::{Recorder, Sink};
-use crate::yardstick;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -98,8 +97,6 @@ pub async fn run(ctx: &Ctx<'_>, mode: Mode, w: &Workload) -> anyhow::Result<Row>
             (None, _) => format!(", open loop at {} events/s", w.rate),
         }
     );
-    // The box's speed at this moment, on the quiet machine, before anything of the run starts.
-    let yardstick = yardstick::take(args, &label).await;
     let prefix = format!("{}-{}-{}-", ctx.run_id, mode.name(), w.case.name());
     let rec = Arc::new(Recorder::new(
         prefix.clone(),
@@ -129,15 +126,6 @@ pub async fn run(ctx: &Ctx<'_>, mode: Mode, w: &Workload) -> anyhow::Result<Row>
         quiet: quiet.as_ref(),
     };
     let result = run_started(ctx, mode, w, &label, &tag, &sinks, busy_before).await;
-    // Again once the services have stopped: whether the box kept its speed through the run.
-    let after = match &result {
-        Ok(_) => yardstick::take(args, &label).await,
-        Err(_) => None,
-    };
-    let result = result.map(|row| Row {
-        yardsticks: [yardstick, after],
-        ..row
-    });
     sink.stop().await;
     if let Some(q) = quiet {
         q.sink.stop().await;
@@ -525,7 +513,6 @@ async fn measure(
             lat: Lat::of(&mut slow_us),
         }),
         quiet: quiet_row,
-        yardsticks: [None, None],
         incomplete,
         redis_calls,
         killed: Vec::new(),

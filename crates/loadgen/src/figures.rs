@@ -3,7 +3,6 @@
 
 use crate::args::{Case, Mode};
 use crate::sink::Recorder;
-use crate::yardstick::{self, Yardstick};
 use std::sync::atomic::Ordering;
 
 /// Latency percentiles in ms.
@@ -141,8 +140,6 @@ pub struct Row {
     pub slow: Option<SlowRow>,
     /// The quiet tenant (mixed); its losses are in `lost` too.
     pub quiet: Option<QuietRow>,
-    /// The box's speed just before the run and just after it ([`crate::yardstick`]).
-    pub yardsticks: [Option<Yardstick>; 2],
     /// Redis calls per command over the window (split; machine-wide).
     pub redis_calls: Option<Vec<(String, u64)>>,
     /// Why the wait ended early, if it did.
@@ -154,14 +151,21 @@ pub struct Row {
 }
 
 impl Row {
-    /// Deliveries/s as a share of the mean of its yardsticks' requests/s.
-    pub fn per_yardstick(&self) -> Option<f64> {
-        yardstick::mean_rate(&self.yardsticks).map(|y| self.delivery_rate / y)
-    }
-
-    /// The yardsticks before and after, when the box changed speed during the run.
-    pub fn speed_changed(&self) -> Option<(f64, f64)> {
-        yardstick::speed_change(&self.yardsticks)
+    /// The CPU of outpost's processes (and in split mode of PostgreSQL, Redis and RabbitMQ)
+    /// over the load generator's (publishers and sink) in the same window. The load generator's work per delivery is the same in every run of a
+    /// case, so this ratio follows the services' efficiency and not the box's speed, which
+    /// changes by up to 2× from one second to the next (a single-threaded hashing loop ran
+    /// 1.3–2.3 million SHA-256 a second in consecutive seconds, and the same binary's CPU per
+    /// delivery in embedded case B doubled between runs five minutes apart while this ratio
+    /// stayed within 3.4–3.9).
+    pub fn cost_vs_loadgen(&self) -> Option<f64> {
+        let services: f64 = self.procs.iter().map(|p| p.cpu_s).sum::<f64>()
+            + if self.mode == Mode::Split {
+                self.infra_cpu.iter().map(|(_, c)| c).sum::<f64>()
+            } else {
+                0.0
+            };
+        (self.loadgen_cpu > 0.0 && services > 0.0).then(|| services / self.loadgen_cpu)
     }
 }
 
@@ -229,6 +233,55 @@ mod tests {
         assert_eq!(l.max, 100.0);
         assert_eq!(Lat::of(&mut []).p99, 0.0);
         assert_eq!(Lat::of(&mut [7000]).p50, 7.0);
+    }
+
+    #[test]
+    fn cost_against_the_load_generator_counts_the_infrastructure_in_split_mode() {
+        let row = |mode| Row {
+            mode,
+            case: Case::B,
+            events: 1,
+            destinations: 1,
+            offered_rate: None,
+            published: 1,
+            publish_failed: 0,
+            publish_retried: 0,
+            publish_error: None,
+            publish_rate: 0.0,
+            publish_lat: Lat::default(),
+            expected: 1,
+            delivered: 1,
+            duplicates: 0,
+            lost: 0,
+            delivery_rate: 0.0,
+            lat: Lat::default(),
+            wall_s: 1.0,
+            procs: vec![ProcRow {
+                name: "all".into(),
+                cpu_s: 3.0,
+                rss_mib: 0.0,
+            }],
+            infra_cpu: vec![("postgres".into(), 1.0), ("redis".into(), 0.5)],
+            loadgen_cpu: 1.5,
+            other_cpu: 0.0,
+            machine_busy_pct: 0.0,
+            cores: 2,
+            busy_before: 0.0,
+            logged: None,
+            slow: None,
+            quiet: None,
+            redis_calls: None,
+            incomplete: None,
+            killed: Vec::new(),
+            kept_logs: Vec::new(),
+        };
+        assert_eq!(row(Mode::Embedded).cost_vs_loadgen(), Some(2.0));
+        assert_eq!(row(Mode::Split).cost_vs_loadgen(), Some(3.0));
+        let idle = Row {
+            loadgen_cpu: 0.0,
+            ..row(Mode::Split)
+        };
+        assert_eq!(idle.cost_vs_loadgen(), None);
     }
 
     #[test]

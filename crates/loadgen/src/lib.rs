@@ -13,7 +13,6 @@ pub mod publish;
 pub mod report;
 pub mod services;
 pub mod sink;
-pub mod yardstick;
 
 /// Runs `main` on a multi-threaded runtime: exit 0 when it returns `Ok(true)`, 2 on
 /// `Ok(false)` (the run found a problem), 1 with the error chain on `Err`.

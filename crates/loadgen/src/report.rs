@@ -167,7 +167,6 @@ pub fn render(args: &Args, m: &Machine, extra: &[String], rows: &[Row]) -> Strin
         "deliveries",
         "publish req/s",
         "deliveries/s",
-        "÷ yardstick",
         "p50 ms",
         "p90 ms",
         "p99 ms",
@@ -198,8 +197,6 @@ pub fn render(args: &Args, m: &Machine, extra: &[String], rows: &[Row]) -> Strin
                 },
                 f0(r.publish_rate),
                 f0(r.delivery_rate),
-                r.per_yardstick()
-                    .map_or_else(|| "-".to_string(), |v| format!("{:.1}%", 100.0 * v)),
                 ms(r.lat.p50),
                 ms(r.lat.p90),
                 ms(r.lat.p99),
@@ -234,8 +231,7 @@ pub fn render(args: &Args, m: &Machine, extra: &[String], rows: &[Row]) -> Strin
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "deliveries/s = distinct deliveries at the sink / (last arrival − first publish); ÷ yardstick = deliveries/s / the HTTP requests/s the load generator got from its own sink just before and just after the run ({} connections, {} s each; the box's speed changes by up to 2× within minutes: this share compares across runs); latency = sink arrival − publish send (same clock); CPU, window and Redis commands over [first publish, last delivery] (isolation: last healthy delivery); infra CPU is machine-wide (every postgres, redis-server, beam.smp process); other = machine busy − services − infra − loadgen (foreign load: compilers, kernel threads).",
-        args.concurrency, args.yardstick_secs
+        "deliveries/s = distinct deliveries at the sink / (last arrival − first publish); latency = sink arrival − publish send (same clock); CPU, window and Redis commands over [first publish, last delivery] (isolation: last healthy delivery); infra CPU is machine-wide (every postgres, redis-server, beam.smp process); other = machine busy − services − infra − loadgen (foreign load: compilers, kernel threads)."
     );
     let notes = notes(rows);
     if !notes.is_empty() {
@@ -247,11 +243,13 @@ pub fn render(args: &Args, m: &Machine, extra: &[String], rows: &[Row]) -> Strin
     out
 }
 
-/// `r`'s throughput against `base`'s with each divided by its own yardstick, as
-/// `", X% by the yardsticks"`, or nothing without both.
-fn normalised(r: &Row, base: &Row) -> String {
-    match (r.per_yardstick(), base.per_yardstick()) {
-        (Some(a), Some(b)) if b > 0.0 => format!(", {:.0}% by the yardsticks", 100.0 * a / b),
+/// `r`'s CPU per delivery against the load generator's beside `base`'s (see
+/// [`Row::cost_vs_loadgen`]).
+fn cost_beside(r: &Row, base: &Row) -> String {
+    match (r.cost_vs_loadgen(), base.cost_vs_loadgen()) {
+        (Some(a), Some(b)) => {
+            format!("; CPU per delivery {a:.2} vs {b:.2} times the load generator's")
+        }
         _ => String::new(),
     }
 }
@@ -285,15 +283,13 @@ fn notes(rows: &[Row]) -> Vec<String> {
             }
             parts.push(format!("loadgen {:.3}", per(r.loadgen_cpu)));
             n.push(format!(
-                "{label}: CPU ms per delivery: {} (machine busy {:.0}% of {} cores over the window)",
+                "{label}: CPU ms per delivery: {} (machine busy {:.0}% of {} cores over the window){}",
                 parts.join(", "),
                 r.machine_busy_pct,
-                r.cores
-            ));
-        }
-        if let Some((before, after)) = r.speed_changed() {
-            n.push(format!(
-                "{label}: SPEED CHANGED: the yardstick gave {before:.0} requests/s before the run and {after:.0} after; its figures compare with no other run's"
+                r.cores,
+                r.cost_vs_loadgen()
+                    .map(|c| format!("; outpost and its infrastructure {c:.2} times the load generator"))
+                    .unwrap_or_default()
             ));
         }
         if r.wall_s > 0.0 && r.other_cpu / r.wall_s > 0.15 {
@@ -325,13 +321,13 @@ fn notes(rows: &[Row]) -> Vec<String> {
                 && b.delivery_rate > 0.0
             {
                 n.push(format!(
-                    "{label}: healthy destinations vs the all-healthy B run: {:.0} vs {:.0} deliveries/s ({:.0}%{}), p99 {} vs {} ms",
+                    "{label}: healthy destinations vs the all-healthy B run: {:.0} vs {:.0} deliveries/s ({:.0}%), p99 {} vs {} ms{}",
                     r.delivery_rate,
                     b.delivery_rate,
                     100.0 * r.delivery_rate / b.delivery_rate,
-                    normalised(r, b),
                     ms(r.lat.p99),
-                    ms(b.lat.p99)
+                    ms(b.lat.p99),
+                    cost_beside(r, b)
                 ));
             }
         }
@@ -352,13 +348,13 @@ fn notes(rows: &[Row]) -> Vec<String> {
                 && a.delivery_rate > 0.0
             {
                 n.push(format!(
-                    "{label}: busy destination vs the A run: {:.0} vs {:.0} deliveries/s ({:.0}%{}), p99 {} vs {} ms",
+                    "{label}: busy destination vs the A run: {:.0} vs {:.0} deliveries/s ({:.0}%), p99 {} vs {} ms{}",
                     r.delivery_rate,
                     a.delivery_rate,
                     100.0 * r.delivery_rate / a.delivery_rate,
-                    normalised(r, a),
                     ms(r.lat.p99),
-                    ms(a.lat.p99)
+                    ms(a.lat.p99),
+                    cost_beside(r, a)
                 ));
             }
         }
