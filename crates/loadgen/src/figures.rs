@@ -152,12 +152,13 @@ pub struct Row {
 
 impl Row {
     /// The CPU of outpost's processes (and in split mode of PostgreSQL, Redis and RabbitMQ)
-    /// over the load generator's (publishers and sink) in the same window. The load generator's work per delivery is the same in every run of a
-    /// case, so this ratio follows the services' efficiency and not the box's speed, which
-    /// changes by up to 2× from one second to the next (a single-threaded hashing loop ran
-    /// 1.3–2.3 million SHA-256 a second in consecutive seconds, and the same binary's CPU per
-    /// delivery in embedded case B doubled between runs five minutes apart while this ratio
-    /// stayed within 3.4–3.9).
+    /// over the load generator's (publishers and sink) in the same window. The load
+    /// generator's work per delivery is the same in every run of a case, so this ratio
+    /// follows the services' efficiency and not the box's speed, which changes by up to 2×
+    /// from one second to the next (a single-threaded hashing loop ran 1.3–2.3 million
+    /// SHA-256 a second in consecutive seconds, and the same binary's CPU per delivery in
+    /// embedded case B doubled between runs five minutes apart while this ratio stayed within
+    /// 3.4–3.9).
     pub fn cost_vs_loadgen(&self) -> Option<f64> {
         let services: f64 = self.procs.iter().map(|p| p.cpu_s).sum::<f64>()
             + if self.mode == Mode::Split {
@@ -218,6 +219,50 @@ pub fn tally(rec: &Recorder) -> Tally {
     t
 }
 
+/// A row of one delivery whose processes used 3 CPU s, the infrastructure 1.5 and the load
+/// generator 1.5.
+#[cfg(test)]
+pub(crate) fn sample_row(mode: Mode) -> Row {
+    Row {
+        mode,
+        case: Case::B,
+        events: 1,
+        destinations: 1,
+        offered_rate: None,
+        published: 1,
+        publish_failed: 0,
+        publish_retried: 0,
+        publish_error: None,
+        publish_rate: 0.0,
+        publish_lat: Lat::default(),
+        expected: 1,
+        delivered: 1,
+        duplicates: 0,
+        lost: 0,
+        delivery_rate: 0.0,
+        lat: Lat::default(),
+        wall_s: 1.0,
+        procs: vec![ProcRow {
+            name: "all".into(),
+            cpu_s: 3.0,
+            rss_mib: 0.0,
+        }],
+        infra_cpu: vec![("postgres".into(), 1.0), ("redis".into(), 0.5)],
+        loadgen_cpu: 1.5,
+        other_cpu: 0.0,
+        machine_busy_pct: 0.0,
+        cores: 2,
+        busy_before: 0.0,
+        logged: None,
+        slow: None,
+        quiet: None,
+        redis_calls: None,
+        incomplete: None,
+        killed: Vec::new(),
+        kept_logs: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,44 +282,7 @@ mod tests {
 
     #[test]
     fn cost_against_the_load_generator_counts_the_infrastructure_in_split_mode() {
-        let row = |mode| Row {
-            mode,
-            case: Case::B,
-            events: 1,
-            destinations: 1,
-            offered_rate: None,
-            published: 1,
-            publish_failed: 0,
-            publish_retried: 0,
-            publish_error: None,
-            publish_rate: 0.0,
-            publish_lat: Lat::default(),
-            expected: 1,
-            delivered: 1,
-            duplicates: 0,
-            lost: 0,
-            delivery_rate: 0.0,
-            lat: Lat::default(),
-            wall_s: 1.0,
-            procs: vec![ProcRow {
-                name: "all".into(),
-                cpu_s: 3.0,
-                rss_mib: 0.0,
-            }],
-            infra_cpu: vec![("postgres".into(), 1.0), ("redis".into(), 0.5)],
-            loadgen_cpu: 1.5,
-            other_cpu: 0.0,
-            machine_busy_pct: 0.0,
-            cores: 2,
-            busy_before: 0.0,
-            logged: None,
-            slow: None,
-            quiet: None,
-            redis_calls: None,
-            incomplete: None,
-            killed: Vec::new(),
-            kept_logs: Vec::new(),
-        };
+        let row = sample_row;
         assert_eq!(row(Mode::Embedded).cost_vs_loadgen(), Some(2.0));
         assert_eq!(row(Mode::Split).cost_vs_loadgen(), Some(3.0));
         let idle = Row {

@@ -243,15 +243,23 @@ pub fn render(args: &Args, m: &Machine, extra: &[String], rows: &[Row]) -> Strin
     out
 }
 
-/// `r`'s CPU per delivery against the load generator's beside `base`'s (see
-/// [`Row::cost_vs_loadgen`]).
-fn cost_beside(r: &Row, base: &Row) -> String {
-    match (r.cost_vs_loadgen(), base.cost_vs_loadgen()) {
+/// `r`'s throughput and p99 against `base`'s (the all-healthy run of its case), and its CPU
+/// per delivery against the load generator's beside `base`'s (see [`Row::cost_vs_loadgen`]).
+fn against(label: &str, what: &str, r: &Row, base: &Row) -> String {
+    let cost = match (r.cost_vs_loadgen(), base.cost_vs_loadgen()) {
         (Some(a), Some(b)) => {
             format!("; CPU per delivery {a:.2} vs {b:.2} times the load generator's")
         }
         _ => String::new(),
-    }
+    };
+    format!(
+        "{label}: {what}: {:.0} vs {:.0} deliveries/s ({:.0}%), p99 {} vs {} ms{cost}",
+        r.delivery_rate,
+        base.delivery_rate,
+        100.0 * r.delivery_rate / base.delivery_rate,
+        ms(r.lat.p99),
+        ms(base.lat.p99),
+    )
 }
 
 fn notes(rows: &[Row]) -> Vec<String> {
@@ -320,14 +328,11 @@ fn notes(rows: &[Row]) -> Vec<String> {
                 .find(|b| b.mode == r.mode && b.case == Case::B && b.destinations == r.destinations)
                 && b.delivery_rate > 0.0
             {
-                n.push(format!(
-                    "{label}: healthy destinations vs the all-healthy B run: {:.0} vs {:.0} deliveries/s ({:.0}%), p99 {} vs {} ms{}",
-                    r.delivery_rate,
-                    b.delivery_rate,
-                    100.0 * r.delivery_rate / b.delivery_rate,
-                    ms(r.lat.p99),
-                    ms(b.lat.p99),
-                    cost_beside(r, b)
+                n.push(against(
+                    &label,
+                    "healthy destinations vs the all-healthy B run",
+                    r,
+                    b,
                 ));
             }
         }
@@ -347,15 +352,7 @@ fn notes(rows: &[Row]) -> Vec<String> {
             if let Some(a) = rows.iter().find(|a| a.mode == r.mode && a.case == Case::A)
                 && a.delivery_rate > 0.0
             {
-                n.push(format!(
-                    "{label}: busy destination vs the A run: {:.0} vs {:.0} deliveries/s ({:.0}%), p99 {} vs {} ms{}",
-                    r.delivery_rate,
-                    a.delivery_rate,
-                    100.0 * r.delivery_rate / a.delivery_rate,
-                    ms(r.lat.p99),
-                    ms(a.lat.p99),
-                    cost_beside(r, a)
-                ));
+                n.push(against(&label, "busy destination vs the A run", r, a));
             }
         }
         if let Some(calls) = &r.redis_calls
@@ -410,6 +407,30 @@ fn notes(rows: &[Row]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_against_its_all_healthy_one() {
+        use crate::figures::sample_row;
+        let r = Row {
+            delivery_rate: 900.0,
+            ..sample_row(Mode::Split)
+        };
+        let base = Row {
+            delivery_rate: 1000.0,
+            loadgen_cpu: 1.0,
+            ..sample_row(Mode::Split)
+        };
+        assert_eq!(
+            against("split/isolation", "healthy vs B", &r, &base),
+            "split/isolation: healthy vs B: 900 vs 1000 deliveries/s (90%), p99 0.0 vs 0.0 ms; \
+             CPU per delivery 3.00 vs 4.50 times the load generator's"
+        );
+        let unmeasured = Row {
+            loadgen_cpu: 0.0,
+            ..base
+        };
+        assert!(!against("l", "w", &r, &unmeasured).contains("CPU"));
+    }
 
     #[test]
     fn table_pads_and_aligns() {
