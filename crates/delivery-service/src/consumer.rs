@@ -20,7 +20,7 @@ use outpost_core::ports::{Queue, decode_items};
 use outpost_runtime::consume::{Consumer, Settle};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -73,16 +73,16 @@ pub async fn run(
 /// Delivery slots: `fresh` for deliveries in flight for less than `slow_after`, `slow` (as
 /// many) for those past it.
 struct Slots {
-    fresh: Arc<Semaphore>,
-    slow: Arc<Semaphore>,
+    fresh: Semaphore,
+    slow: Semaphore,
     slow_after: Duration,
 }
 
 impl Slots {
     fn new(concurrency: usize, slow_after: Duration) -> Self {
         Self {
-            fresh: Arc::new(Semaphore::new(concurrency)),
-            slow: Arc::new(Semaphore::new(concurrency)),
+            fresh: Semaphore::new(concurrency),
+            slow: Semaphore::new(concurrency),
             slow_after,
         }
     }
@@ -90,7 +90,7 @@ impl Slots {
     /// Runs `task` in a fresh slot, moved to a slow one if it is still in flight after
     /// `slow_after` and one is free (else it keeps its fresh slot).
     async fn deliver(&self, d: &Deliverer, task: DeliveryTask) -> Outcome {
-        let Ok(fresh) = self.fresh.clone().acquire_owned().await else {
+        let Ok(fresh) = self.fresh.acquire().await else {
             return Outcome::Nack;
         };
         let delivery = d.deliver_one(task);
@@ -100,7 +100,7 @@ impl Slots {
             outcome = &mut delivery => return outcome,
             () = tokio::time::sleep(self.slow_after) => {}
         }
-        let _held: OwnedSemaphorePermit = match self.slow.clone().try_acquire_owned() {
+        let _held: SemaphorePermit<'_> = match self.slow.try_acquire() {
             Ok(slow) => {
                 drop(fresh);
                 slow
