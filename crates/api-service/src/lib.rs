@@ -95,6 +95,7 @@ pub fn build_state(cfg: &Config, infra: &Infra, health: Health) -> Result<AppSta
         health,
         pipeline: Pipeline {
             deliverymq: infra.deliverymq.clone(),
+            busy_lane: infra.busy_lane.clone(),
             idempotency: infra.publish_idempotency.clone(),
             idempotency_ttl: std::time::Duration::from_secs(cfg.publish_idempotency_ttl_secs),
         },

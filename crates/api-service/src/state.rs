@@ -51,8 +51,23 @@ pub struct AppState {
 pub struct Pipeline {
     /// The delivery queue.
     pub deliverymq: Arc<dyn Queue>,
+    /// Its busy lane, where a tenant over its share of tasks goes (`outpost_core::lanes`).
+    pub busy_lane: Option<outpost_runtime::infra::BusyLane>,
     /// Publish idempotency keys.
     pub idempotency: Arc<dyn Idempotency>,
     /// How long a published event id is remembered.
     pub idempotency_ttl: Duration,
+}
+
+impl Pipeline {
+    /// The queue for `tasks` new tasks of `tenant`: the busy lane when the tenant is over its
+    /// share, else deliverymq.
+    pub fn lane_for(&self, tenant: &str, tasks: usize) -> &Arc<dyn Queue> {
+        match &self.busy_lane {
+            Some(b) if b.meter.lane(tenant, tasks as u64) == outpost_core::lanes::Lane::Busy => {
+                &b.queue
+            }
+            _ => &self.deliverymq,
+        }
+    }
 }

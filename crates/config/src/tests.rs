@@ -451,3 +451,34 @@ fn clickhouse_log_store_settings() {
     .unwrap_err();
     assert_eq!(e.var, "CLICKHOUSE_LOG_RETENTION_TTL_DAYS");
 }
+
+#[test]
+fn busy_tenant_lane_limit() {
+    assert_eq!(
+        cfg(&[]).unwrap().delivery_busy_tenant_rate,
+        None,
+        "automatic"
+    );
+    let set = |v: &str| {
+        cfg(&[("DELIVERY_BUSY_TENANT_TASKS_PER_SECOND", v)]).map(|c| c.delivery_busy_tenant_rate)
+    };
+    assert_eq!(set("").unwrap(), None);
+    assert_eq!(set("0").unwrap(), Some(0), "off");
+    assert_eq!(set("250").unwrap(), Some(250));
+    let e = set("many").unwrap_err();
+    assert_eq!(e.var, "DELIVERY_BUSY_TENANT_TASKS_PER_SECOND");
+    // The lane is a second queue this project provisions on RabbitMQ and in memory only.
+    let e = cfg(&[
+        ("AWS_SQS_REGION", "eu-west-1"),
+        ("DELIVERY_BUSY_TENANT_TASKS_PER_SECOND", "250"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.var, "DELIVERY_BUSY_TENANT_TASKS_PER_SECOND");
+    assert!(e.message.contains("AWS SQS"), "{}", e.message);
+    let c = cfg(&[
+        ("GCP_PUBSUB_PROJECT", "p"),
+        ("DELIVERY_BUSY_TENANT_TASKS_PER_SECOND", "0"),
+    ])
+    .unwrap();
+    assert_eq!(c.delivery_busy_tenant_rate, Some(0), "off is fine anywhere");
+}

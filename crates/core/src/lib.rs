@@ -15,6 +15,7 @@ pub mod event;
 pub mod filter;
 pub mod health;
 pub mod ids;
+pub mod lanes;
 pub mod metrics;
 pub mod migrations;
 pub mod patch;

@@ -12,10 +12,16 @@
 //! with the healthy destinations (seen in `make bench`, isolation case: 8 of 64 slots held by
 //! the slow destination for its 5 s answers). At most twice `DELIVERY_MAX_CONCURRENCY`
 //! deliveries are thus in flight, half of them slow.
+//!
+//! With the busy lane on (`outpost_core::lanes`), a second consumer takes the busy lane's
+//! messages and its tasks take a slot only when no main-lane task is waiting for one: a
+//! quiet tenant's task waits at most for one busy-lane task ahead of it, not for the busy
+//! lane's backlog, and the busy lane has every slot the main lane leaves.
 
 use crate::deliver::{Deliverer, Outcome};
 use outpost_core::event::DeliveryTask;
 use outpost_core::health::Health;
+use outpost_core::lanes::Lane;
 use outpost_core::ports::{Queue, decode_items};
 use outpost_runtime::consume::{Consumer, Settle};
 use std::sync::Arc;
@@ -27,28 +33,68 @@ use tokio_util::sync::CancellationToken;
 /// Health worker name, as upstream.
 pub const WORKER: &str = "deliverymq-consumer";
 
+/// Health worker name of the busy lane's consumer (ours).
+pub const BUSY_WORKER: &str = "deliverymq-busy-consumer";
+
 /// Runs until `shutdown`, then waits for in-flight deliveries (at most `grace`).
 pub async fn run(
     queue: Arc<dyn Queue>,
+    busy_lane: Option<Arc<dyn Queue>>,
     deliverer: Arc<Deliverer>,
     concurrency: usize,
     grace: std::time::Duration,
     health: Health,
     shutdown: CancellationToken,
 ) {
-    let consumer = Consumer {
-        worker: WORKER,
-        queue: "deliverymq",
+    // Deliveries running at once, whatever the number of tasks per message and the lane.
+    let slots = Arc::new(Slots::new(
+        concurrency.max(1),
+        deliverer.fairness.slow_after(),
+    ));
+    let consumer = |worker, queue| Consumer {
+        worker,
+        queue,
         // Twice as many messages as deliveries: a message held by one slow task (packed
         // with others already done) must not keep the process from pulling more work.
         concurrency: concurrency.max(1) * 2,
         grace,
     };
-    // Deliveries running at once, whatever the number of tasks per message.
-    let slots = Arc::new(Slots::new(
-        concurrency.max(1),
-        deliverer.fairness.slow_after(),
-    ));
+    let main = lane(
+        queue,
+        consumer(WORKER, "deliverymq"),
+        Lane::Main,
+        deliverer.clone(),
+        slots.clone(),
+        health.clone(),
+        shutdown.clone(),
+    );
+    match busy_lane {
+        Some(busy) => {
+            let busy = lane(
+                busy,
+                consumer(BUSY_WORKER, "deliverymq-busy"),
+                Lane::Busy,
+                deliverer,
+                slots,
+                health,
+                shutdown,
+            );
+            tokio::join!(main, busy);
+        }
+        None => main.await,
+    }
+}
+
+/// Consumes one lane until shutdown.
+async fn lane(
+    queue: Arc<dyn Queue>,
+    consumer: Consumer,
+    lane: Lane,
+    deliverer: Arc<Deliverer>,
+    slots: Arc<Slots>,
+    health: Health,
+    shutdown: CancellationToken,
+) {
     outpost_runtime::consume::run(queue, consumer, health, shutdown, move |body| {
         let d = deliverer.clone();
         let slots = slots.clone();
@@ -60,7 +106,7 @@ pub async fn run(
                     return Settle::Nack;
                 }
             };
-            if deliver_all(d, slots, tasks).await {
+            if deliver_all(d, slots, lane, tasks).await {
                 Settle::Ack
             } else {
                 Settle::Nack
@@ -71,10 +117,12 @@ pub async fn run(
 }
 
 /// Delivery slots: `fresh` for deliveries in flight for less than `slow_after`, `slow` (as
-/// many) for those past it.
+/// many) for those past it. A busy-lane task queues for `busy_turn` (one at a time) before
+/// it queues for a fresh slot, so at most one of them is ahead of a main-lane task there.
 struct Slots {
     fresh: Semaphore,
     slow: Semaphore,
+    busy_turn: Semaphore,
     slow_after: Duration,
 }
 
@@ -83,14 +131,26 @@ impl Slots {
         Self {
             fresh: Semaphore::new(concurrency),
             slow: Semaphore::new(concurrency),
+            busy_turn: Semaphore::new(1),
             slow_after,
+        }
+    }
+
+    /// A fresh slot for a task of `lane`; `None` once the slots are closed.
+    async fn fresh(&self, lane: Lane) -> Option<SemaphorePermit<'_>> {
+        match lane {
+            Lane::Main => self.fresh.acquire().await.ok(),
+            Lane::Busy => {
+                let _turn = self.busy_turn.acquire().await.ok()?;
+                self.fresh.acquire().await.ok()
+            }
         }
     }
 
     /// Runs `task` in a fresh slot, moved to a slow one if it is still in flight after
     /// `slow_after` and one is free (else it keeps its fresh slot).
-    async fn deliver(&self, d: &Deliverer, task: DeliveryTask) -> Outcome {
-        let Ok(fresh) = self.fresh.acquire().await else {
+    async fn deliver(&self, d: &Deliverer, lane: Lane, task: DeliveryTask) -> Outcome {
+        let Some(fresh) = self.fresh(lane).await else {
             return Outcome::Nack;
         };
         let delivery = d.deliver_one(task);
@@ -113,17 +173,22 @@ impl Slots {
 
 /// Runs `tasks`, each with a delivery slot; true when every one may be acked. The tasks of a
 /// packed message run as tasks of their own (aborted if the message is given up).
-async fn deliver_all(d: Arc<Deliverer>, slots: Arc<Slots>, mut tasks: Vec<DeliveryTask>) -> bool {
+async fn deliver_all(
+    d: Arc<Deliverer>,
+    slots: Arc<Slots>,
+    lane: Lane,
+    mut tasks: Vec<DeliveryTask>,
+) -> bool {
     if tasks.len() == 1
         && let Some(task) = tasks.pop()
     {
-        return slots.deliver(&d, task).await == Outcome::Ack;
+        return slots.deliver(&d, lane, task).await == Outcome::Ack;
     }
     let mut set = JoinSet::new();
     for task in tasks {
         let d = d.clone();
         let slots = slots.clone();
-        set.spawn(async move { slots.deliver(&d, task).await });
+        set.spawn(async move { slots.deliver(&d, lane, task).await });
     }
     let mut all_done = true;
     while let Some(outcome) = set.join_next().await {

@@ -138,6 +138,7 @@ pub async fn run_workers(
     );
     let consumer = consumer::run(
         infra.deliverymq.clone(),
+        infra.busy_lane.as_ref().map(|b| b.queue.clone()),
         d,
         cfg.delivery_max_concurrency,
         Duration::from_secs(cfg.shutdown_grace_secs),

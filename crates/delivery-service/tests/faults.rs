@@ -414,6 +414,7 @@ async fn packed_tasks_run_together_and_a_nack_redelivers_without_duplicates() {
     let stop = tokio_util::sync::CancellationToken::new();
     let consumer = tokio::spawn(outpost_delivery::consumer::run(
         deliverymq.clone(),
+        None,
         Arc::new(d),
         4,
         Duration::from_secs(1),

@@ -92,6 +92,8 @@ impl Idempotency for Counted {
 /// of `slow_after`.
 struct Rig {
     deliverymq: Arc<outpost_mq::MemoryQueue>,
+    /// The busy lane of deliverymq.
+    busy: Arc<outpost_mq::MemoryQueue>,
     logs: Box<dyn Subscription>,
     keys: Arc<Counted>,
     shutdown: CancellationToken,
@@ -114,6 +116,7 @@ impl Rig {
                 .unwrap();
         }
         let deliverymq = Arc::new(outpost_mq::MemoryQueue::new("deliverymq", 10_000));
+        let busy = Arc::new(outpost_mq::MemoryQueue::new("deliverymq-busy", 10_000));
         let logmq = Arc::new(outpost_mq::MemoryQueue::new("logmq", 10_000));
         let logs = logmq.subscribe(1000).await.unwrap();
         let scheduler = Arc::new(MemoryScheduler::new());
@@ -150,6 +153,7 @@ impl Rig {
         let shutdown = CancellationToken::new();
         let consumer = tokio::spawn(outpost_delivery::consumer::run(
             deliverymq.clone(),
+            Some(busy.clone()),
             deliverer,
             concurrency,
             Duration::from_secs(25),
@@ -167,6 +171,7 @@ impl Rig {
         ));
         Rig {
             deliverymq,
+            busy,
             logs,
             keys,
             shutdown,
@@ -200,6 +205,50 @@ impl Rig {
             w.await.unwrap();
         }
     }
+}
+
+#[tokio::test]
+async fn a_quiet_tenants_tasks_go_before_the_busy_lanes_backlog() {
+    const TOOK: Duration = Duration::from_millis(50);
+    const BACKLOG: usize = 120;
+    // The busy tenant's endpoint takes 50 ms; with 4 slots its backlog lasts 1.5 s.
+    let busy_rx = Receiver::start().await;
+    busy_rx.script(std::iter::repeat_n(Reply::Hang(TOOK), BACKLOG + 10));
+    let quiet_rx = Receiver::start().await;
+    let mut rig = Rig::start(&busy_rx, &quiet_rx, 4, 4, Duration::from_secs(10)).await;
+    // Packed 30 to a message, as the api packs them: the consumer holds the whole backlog,
+    // its tasks waiting for slots in the process.
+    let tasks: Vec<Vec<u8>> = (0..BACKLOG).map(|n| task("slow", n)).collect();
+    let packed = tasks
+        .chunks(30)
+        .map(|c| pack_items(c.iter().map(Vec::as_slice)))
+        .collect();
+    rig.busy.publish(packed).await.unwrap();
+    busy_rx.wait_for("/slow", 4, Duration::from_secs(5)).await;
+
+    // Main-lane tasks wait for at most one busy-lane task ahead of them, not the backlog in
+    // hand (on one FIFO of slots they would go after about 116 of the 120).
+    let started = Instant::now();
+    rig.deliverymq
+        .publish((0..3).map(|n| task("fast", n)).collect())
+        .await
+        .unwrap();
+    quiet_rx
+        .wait_for_events("/fast", 3, Duration::from_secs(5), "main-lane deliveries")
+        .await;
+    let waited = started.elapsed();
+    let busy_done = busy_rx.on("/slow").len();
+    assert!(
+        busy_done < BACKLOG / 2,
+        "the main lane's tasks went after {busy_done} of {BACKLOG} busy-lane deliveries ({waited:?})"
+    );
+
+    // The busy lane's backlog is all delivered, each task once.
+    let attempts = rig.attempts(BACKLOG + 3).await;
+    assert_eq!(attempts.len(), BACKLOG + 3, "every event has an attempt");
+    assert!(attempts.values().all(|a| a == &vec![1]), "{attempts:?}");
+    assert_eq!(busy_rx.on("/slow").len(), BACKLOG, "no duplicate delivery");
+    rig.stop().await;
 }
 
 #[tokio::test]

@@ -113,11 +113,17 @@ async fn drop_database(server_url: &str, db: &str) -> anyhow::Result<()> {
 
 async fn delete_rabbit(url: &str, r: &RunInfra) -> anyhow::Result<()> {
     use outpost_mq::rabbitmq::{RabbitQueue, RabbitSettings};
-    for queue in [&r.delivery_queue, &r.log_queue] {
+    // The busy delivery lane shares the delivery queue's dead-letter queue.
+    let busy = format!("{}.busy", r.delivery_queue);
+    for (queue, dlq) in [
+        (&busy, &r.delivery_queue),
+        (&r.delivery_queue, &r.delivery_queue),
+        (&r.log_queue, &r.log_queue),
+    ] {
         let q = RabbitQueue::connect(RabbitSettings {
             url: url.to_string(),
             exchange: r.exchange.clone(),
-            dlq: format!("{queue}.dlq"),
+            dlq: format!("{dlq}.dlq"),
             queue: queue.clone(),
             auto_provision: true,
         })

@@ -18,8 +18,25 @@ pub const MEMORY_QUEUE_CAPACITY: usize = 100_000;
 /// was shared (see [`outpost_mq::CombineLimits::linger`]).
 pub const RABBITMQ_LOG_LINGER: Duration = Duration::from_micros(250);
 
+/// Delivery tasks per second past which a tenant goes to the busy lane when
+/// `DELIVERY_BUSY_TENANT_TASKS_PER_SECOND` is empty and the lane can be provisioned.
+pub const DEFAULT_BUSY_TENANT_RATE: u64 = 1_000;
+
 /// Most destinations a delivery process keeps in its destination cache (a few MiB at most).
 const DESTINATION_CACHE_ENTRIES: usize = 10_000;
+
+/// The busy lane of deliverymq (`outpost_core::lanes`): where the tasks of a tenant over
+/// the limit go, and the meter that tells (one per process, shared by its publishers).
+#[derive(Clone)]
+pub struct BusyLane {
+    /// The lane's queue.
+    pub queue: Arc<dyn Queue>,
+    /// Tasks per tenant and second.
+    pub meter: Arc<outpost_core::lanes::TenantMeter>,
+}
+
+/// A busy lane's queue, before its group-commit wrapper, and its limit.
+type UnwrappedLane = Option<(Arc<dyn Queue>, u64)>;
 
 /// Everything the services share.
 #[derive(Clone)]
@@ -28,6 +45,8 @@ pub struct Infra {
     pub store: Arc<dyn TenantStore>,
     /// Delivery tasks.
     pub deliverymq: Arc<dyn Queue>,
+    /// The busy lane of deliverymq, when on.
+    pub busy_lane: Option<BusyLane>,
     /// The publish queue the api service consumes (`PUBLISH_*`), when configured and this
     /// process runs the api.
     pub publishmq: Option<Arc<dyn Queue>>,
@@ -95,23 +114,31 @@ impl Infra {
         // the previous round was shared packs about 48, and RabbitMQ's CPU per delivery drops
         // by a fifth to a third. Only the ack of the delivered task waits, not the delivery.
         let none = Duration::ZERO;
-        let (deliverymq, logmq, in_flight, log_linger): (
+        // The busy lane where it can be provisioned, unless turned off; the configuration
+        // refuses a limit set with a cloud queue.
+        let busy_rate = |provisioned: bool| match cfg.delivery_busy_tenant_rate {
+            None if provisioned => DEFAULT_BUSY_TENANT_RATE,
+            None => 0,
+            Some(n) => n,
+        };
+        let (deliverymq, busy, logmq, in_flight, log_linger): (
             Arc<dyn Queue>,
+            UnwrappedLane,
             Arc<dyn Queue>,
             usize,
             Duration,
         ) = match (&cfg.sqs, &cfg.servicebus, &cfg.pubsub, &cfg.rabbitmq_url) {
             (Some(sqs), ..) => {
                 let (d, l) = sqs_queues(cfg, sqs).await?;
-                (d, l, cloud_in_flight, none)
+                (d, None, l, cloud_in_flight, none)
             }
             (None, Some(sb), ..) => {
                 let (d, l) = servicebus_queues(cfg, sb).await?;
-                (d, l, cloud_in_flight, none)
+                (d, None, l, cloud_in_flight, none)
             }
             (None, None, Some(pubsub), _) => {
                 let (d, l) = pubsub_queues(cfg, pubsub).await?;
-                (d, l, cloud_in_flight, none)
+                (d, None, l, cloud_in_flight, none)
             }
             (None, None, None, Some(url)) => {
                 let raw = &cfg.raw;
@@ -124,47 +151,84 @@ impl Infra {
                 let exchange = get("RABBITMQ_EXCHANGE", "outpost");
                 let dq = get("RABBITMQ_DELIVERY_QUEUE", "outpost-delivery");
                 let lq = get("RABBITMQ_LOG_QUEUE", "outpost-log");
-                let settings =
-                    |queue: String, dlq_var: &str| outpost_mq::rabbitmq::RabbitSettings {
-                        url: url.clone(),
-                        exchange: exchange.clone(),
-                        dlq: raw
-                            .get(dlq_var)
-                            .filter(|v| !v.is_empty())
-                            .map(str::to_string)
-                            .unwrap_or_else(|| format!("{queue}.dlq")),
-                        queue,
-                        auto_provision: cfg.mqs_auto_provision,
-                    };
-                let d = outpost_mq::rabbitmq::RabbitQueue::connect(settings(
-                    dq,
-                    "RABBITMQ_DELIVERY_DLQ",
-                ))
-                .await
-                .context("cannot set up the RabbitMQ delivery queue")?;
-                let l =
-                    outpost_mq::rabbitmq::RabbitQueue::connect(settings(lq, "RABBITMQ_LOG_DLQ"))
-                        .await
-                        .context("cannot set up the RabbitMQ log queue")?;
-                (Arc::new(d), Arc::new(l), 1, RABBITMQ_LOG_LINGER)
+                let dlq = |queue: &str, dlq_var: &str| {
+                    raw.get(dlq_var)
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("{queue}.dlq"))
+                };
+                let settings = |queue: String, dlq: String| outpost_mq::rabbitmq::RabbitSettings {
+                    url: url.clone(),
+                    exchange: exchange.clone(),
+                    dlq,
+                    queue,
+                    auto_provision: cfg.mqs_auto_provision,
+                };
+                let delivery_dlq = dlq(&dq, "RABBITMQ_DELIVERY_DLQ");
+                let rate = busy_rate(cfg.mqs_auto_provision);
+                let busy: UnwrappedLane = if rate > 0 {
+                    // Its dead letters join the delivery queue's: one DLQ to watch.
+                    let name = format!("{dq}.busy");
+                    let q = outpost_mq::rabbitmq::RabbitQueue::connect(settings(
+                        name.clone(),
+                        delivery_dlq.clone(),
+                    ))
+                    .await
+                    .with_context(|| format!("cannot set up the RabbitMQ busy delivery lane {name:?} (DELIVERY_BUSY_TENANT_TASKS_PER_SECOND=0 turns it off)"))?;
+                    Some((Arc::new(q), rate))
+                } else {
+                    None
+                };
+                let d = outpost_mq::rabbitmq::RabbitQueue::connect(settings(dq, delivery_dlq))
+                    .await
+                    .context("cannot set up the RabbitMQ delivery queue")?;
+                let log_dlq = dlq(&lq, "RABBITMQ_LOG_DLQ");
+                let l = outpost_mq::rabbitmq::RabbitQueue::connect(settings(lq, log_dlq))
+                    .await
+                    .context("cannot set up the RabbitMQ log queue")?;
+                (Arc::new(d), busy, Arc::new(l), 1, RABBITMQ_LOG_LINGER)
             }
-            (None, None, None, None) => (
-                Arc::new(outpost_mq::MemoryQueue::new(
-                    "deliverymq",
-                    MEMORY_QUEUE_CAPACITY,
-                )),
-                Arc::new(outpost_mq::MemoryQueue::new("logmq", MEMORY_QUEUE_CAPACITY)),
-                outpost_mq::CombineLimits::DELIVERY.in_flight,
-                none,
-            ),
+            (None, None, None, None) => {
+                let rate = busy_rate(true);
+                let busy: UnwrappedLane = (rate > 0).then(|| {
+                    let q: Arc<dyn Queue> = Arc::new(outpost_mq::MemoryQueue::new(
+                        "deliverymq-busy",
+                        MEMORY_QUEUE_CAPACITY,
+                    ));
+                    (q, rate)
+                });
+                (
+                    Arc::new(outpost_mq::MemoryQueue::new(
+                        "deliverymq",
+                        MEMORY_QUEUE_CAPACITY,
+                    )),
+                    busy,
+                    Arc::new(outpost_mq::MemoryQueue::new("logmq", MEMORY_QUEUE_CAPACITY)),
+                    outpost_mq::CombineLimits::DELIVERY.in_flight,
+                    none,
+                )
+            }
         };
-        let deliverymq: Arc<dyn Queue> = Arc::new(outpost_mq::Combining::new(
-            deliverymq,
-            outpost_mq::CombineLimits {
-                in_flight,
-                ..outpost_mq::CombineLimits::DELIVERY
-            },
-        ));
+        let combining = |q: Arc<dyn Queue>| -> Arc<dyn Queue> {
+            Arc::new(outpost_mq::Combining::new(
+                q,
+                outpost_mq::CombineLimits {
+                    in_flight,
+                    ..outpost_mq::CombineLimits::DELIVERY
+                },
+            ))
+        };
+        let deliverymq = combining(deliverymq);
+        let busy_lane = busy.map(|(q, rate)| {
+            tracing::info!(
+                tasks_per_second = rate,
+                "Busy-tenant delivery lane on: a tenant queuing more tasks a second goes to its own lane."
+            );
+            BusyLane {
+                queue: combining(q),
+                meter: Arc::new(outpost_core::lanes::TenantMeter::new(rate)),
+            }
+        });
         let logmq: Arc<dyn Queue> = Arc::new(outpost_mq::Combining::new(
             logmq,
             outpost_mq::CombineLimits {
@@ -181,6 +245,7 @@ impl Infra {
         Ok(Self {
             store: stores.store,
             deliverymq,
+            busy_lane,
             publishmq,
             logmq,
             publish_idempotency: stores.publish_idempotency,

@@ -114,7 +114,7 @@ pub async fn publish_event(
         .collect();
     let enqueued = match tasks {
         Ok(t) => p
-            .deliverymq
+            .lane_for(&event.tenant_id, t.len())
             .publish(t)
             .await
             .map_err(|e| ApiError::Internal(Box::new(e))),

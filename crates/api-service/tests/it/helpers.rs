@@ -43,6 +43,8 @@ pub struct App {
     pub key: String,
     /// The queue publish writes to, for inspecting enqueued tasks.
     pub deliverymq: Arc<outpost_mq::MemoryQueue>,
+    /// deliverymq's busy lane, when the app was spawned with one.
+    pub busy: Option<Arc<outpost_mq::MemoryQueue>>,
     /// Publish idempotency keys.
     pub idempotency: Arc<outpost_core::ports::MemoryIdempotency>,
     /// The log the API reads.
@@ -94,6 +96,15 @@ macro_rules! log_stores {
 }
 
 pub async fn spawn(which: Store, tweak: impl FnOnce(&mut ApiSettings)) -> App {
+    spawn_with_lane(which, tweak, None).await
+}
+
+/// [`spawn`] with a busy delivery lane for tenants over `busy_limit` tasks a second.
+pub async fn spawn_with_lane(
+    which: Store,
+    tweak: impl FnOnce(&mut ApiSettings),
+    busy_limit: Option<u64>,
+) -> App {
     let store: Arc<dyn TenantStore> = match which {
         Store::Memory | Store::Postgres => Arc::new(MemoryTenantStore::new()),
         Store::Redis => {
@@ -128,6 +139,7 @@ pub async fn spawn(which: Store, tweak: impl FnOnce(&mut ApiSettings)) -> App {
     tweak(&mut settings);
     let key = settings.api_key.clone();
     let deliverymq = Arc::new(outpost_mq::MemoryQueue::new("deliverymq", 10_000));
+    let busy = busy_limit.map(|_| Arc::new(outpost_mq::MemoryQueue::new("busy", 10_000)));
     let idempotency = Arc::new(outpost_core::ports::MemoryIdempotency::new());
     let logs: Arc<dyn outpost_core::ports::LogStore> = match which {
         Store::Postgres => Arc::new(fresh_pg().await),
@@ -139,6 +151,12 @@ pub async fn spawn(which: Store, tweak: impl FnOnce(&mut ApiSettings)) -> App {
         registry: Arc::new(Registry::new(&Settings::default()).unwrap()),
         health: Health::new(),
         pipeline: outpost_api::Pipeline {
+            busy_lane: busy.clone().zip(busy_limit).map(|(queue, limit)| {
+                outpost_runtime::infra::BusyLane {
+                    queue,
+                    meter: Arc::new(outpost_core::lanes::TenantMeter::new(limit)),
+                }
+            }),
             deliverymq: deliverymq.clone(),
             idempotency: idempotency.clone(),
             idempotency_ttl: std::time::Duration::from_secs(3600),
@@ -158,6 +176,7 @@ pub async fn spawn(which: Store, tweak: impl FnOnce(&mut ApiSettings)) -> App {
         http: reqwest::Client::new(),
         key,
         deliverymq,
+        busy,
         idempotency,
         logs,
     }
@@ -271,8 +290,15 @@ pub fn assert_empty(r: &Resp, status: u16) {
 impl App {
     /// Drains the delivery tasks enqueued so far.
     pub async fn tasks(&self) -> Vec<outpost_core::event::DeliveryTask> {
+        Self::tasks_in(&self.deliverymq).await
+    }
+
+    /// Takes the tasks queued in `queue`.
+    pub async fn tasks_in(
+        queue: &outpost_mq::MemoryQueue,
+    ) -> Vec<outpost_core::event::DeliveryTask> {
         use outpost_core::ports::Queue;
-        let mut sub = self.deliverymq.subscribe(100).await.unwrap();
+        let mut sub = queue.subscribe(100).await.unwrap();
         let mut out = Vec::new();
         while let Ok(Some(Ok(m))) =
             tokio::time::timeout(std::time::Duration::from_millis(100), sub.next()).await

@@ -116,3 +116,35 @@ async fn concurrent_publish_of_the_same_id_conflicts() {
         "IDGEN_EVENT_PREFIX"
     );
 }
+
+/// A tenant over its share of tasks a second goes to the busy delivery lane; another tenant's
+/// tasks stay in deliverymq (`outpost_core::lanes`).
+#[tokio::test]
+async fn a_tenant_over_its_share_goes_to_the_busy_lane() {
+    let app = spawn_with_lane(Store::Memory, |_| {}, Some(1)).await;
+    let busy = app.tenant().await;
+    app.webhook(&busy, r#"["*"]"#).await;
+    app.webhook(&busy, r#"["*"]"#).await;
+    let quiet = app.tenant().await;
+    app.webhook(&quiet, r#"["*"]"#).await;
+    // Two tasks in one publish: past the limit of one a second.
+    let r = app
+        .post(
+            "/publish",
+            &format!(r#"{{"id":"b1","tenant_id":"{busy}","topic":"x","data":{{}}}}"#),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let r = app
+        .post(
+            "/publish",
+            &format!(r#"{{"id":"q1","tenant_id":"{quiet}","topic":"x","data":{{}}}}"#),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let main: Vec<_> = app.tasks().await.into_iter().map(|t| t.event.id).collect();
+    assert_eq!(main, ["q1"]);
+    let lane = App::tasks_in(app.busy.as_ref().unwrap()).await;
+    let lane: Vec<_> = lane.into_iter().map(|t| t.event.id).collect();
+    assert_eq!(lane, ["b1", "b1"]);
+}

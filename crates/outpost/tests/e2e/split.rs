@@ -98,10 +98,11 @@ pub fn split_env() -> SplitEnv {
             .all(|l| l.contains(" applied 2") && !l.contains("DIFFERS") && !l.contains("unknown")),
         "every migration applied, unchanged: {text}"
     );
-    let queues = ["delivery", "log"]
+    let mut queues: Vec<String> = ["delivery", "log"]
         .iter()
         .flat_map(|q| [format!("{id}-{q}"), format!("{id}-{q}.dlq")])
         .collect();
+    queues.push(format!("{id}-delivery.busy"));
     let topology =
         outpost_test_support::rabbit::TopologyGuard::new(&rabbit, vec![id.clone()], queues);
     SplitEnv {
