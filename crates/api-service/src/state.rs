@@ -63,11 +63,11 @@ impl Pipeline {
     /// The queue for `tasks` new tasks of `tenant`: the busy lane when the tenant is over its
     /// share, else deliverymq.
     pub fn lane_for(&self, tenant: &str, tasks: usize) -> &Arc<dyn Queue> {
-        match &self.busy_lane {
-            Some(b) if b.meter.lane(tenant, tasks as u64) == outpost_core::lanes::Lane::Busy => {
-                &b.queue
-            }
-            _ => &self.deliverymq,
-        }
+        outpost_runtime::infra::BusyLane::pick(
+            self.busy_lane.as_ref(),
+            &self.deliverymq,
+            tenant,
+            tasks,
+        )
     }
 }

@@ -129,7 +129,10 @@ pub async fn run_workers(
     };
     let monitor = retry_monitor::run(
         infra.scheduler.clone(),
-        infra.deliverymq.clone(),
+        retry_monitor::Lanes {
+            main: infra.deliverymq.clone(),
+            busy: infra.busy_lane.clone(),
+        },
         max_wait,
         Duration::from_secs(cfg.retry.visibility_timeout_secs),
         d.wake.clone(),

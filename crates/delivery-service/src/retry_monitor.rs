@@ -2,10 +2,15 @@
 //! next retry is due (bounded by the poll backoff) instead of polling blindly, and is woken
 //! ([`Wake`]) when this process schedules something due before it planned to look again (a
 //! deferred task comes back within a second, while the backoff may be 30 s).
+//!
+//! With the busy lane on, a tenant whose retries and deferrals come due faster than its share
+//! (`outpost_core::lanes`, counted in this process) has them queued in the busy lane, so a
+//! busy tenant's failing endpoint cannot flood the main lane with retries.
 
 use outpost_core::health::Health;
-use outpost_core::ports::{Queue, RetryScheduler};
+use outpost_core::ports::{DueRetry, Queue, RetryScheduler};
 use outpost_core::time::{Timestamp, now_ms};
+use outpost_runtime::infra::BusyLane;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -54,7 +59,7 @@ pub const BATCH: usize = 500;
 /// sleep short.
 pub async fn run(
     scheduler: Arc<dyn RetryScheduler>,
-    deliverymq: Arc<dyn Queue>,
+    lanes: Lanes,
     max_wait: Duration,
     visibility: Duration,
     wake: Arc<Wake>,
@@ -64,7 +69,7 @@ pub async fn run(
     health.set(WORKER, true);
     let mut errors = 0u32;
     while !shutdown.is_cancelled() {
-        let wait = match round(&*scheduler, &*deliverymq, visibility).await {
+        let wait = match round(&*scheduler, &lanes, visibility).await {
             Ok(0) => {
                 errors = 0;
                 health.set(WORKER, true);
@@ -101,9 +106,48 @@ pub async fn run(
     }
 }
 
+/// deliverymq and its busy lane, when on.
+#[derive(Clone)]
+pub struct Lanes {
+    /// deliverymq.
+    pub main: Arc<dyn Queue>,
+    /// The busy lane.
+    pub busy: Option<BusyLane>,
+}
+
+/// The tenant of a delivery task, read without decoding the rest.
+#[derive(serde::Deserialize)]
+struct TaskTenant<'a> {
+    #[serde(borrow)]
+    event: EventTenant<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct EventTenant<'a> {
+    #[serde(borrow)]
+    tenant_id: std::borrow::Cow<'a, str>,
+}
+
+/// The payloads of `due` for the main lane and for the busy lane. A payload whose tenant
+/// cannot be read goes to the main lane (its consumer reports it).
+fn split_lanes(due: &[DueRetry], busy: &BusyLane) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let (mut main, mut lane) = (Vec::new(), Vec::new());
+    for d in due {
+        let over = serde_json::from_slice::<TaskTenant<'_>>(&d.payload).is_ok_and(|t| {
+            busy.meter.lane(&t.event.tenant_id, 1) == outpost_core::lanes::Lane::Busy
+        });
+        if over {
+            lane.push(d.payload.clone());
+        } else {
+            main.push(d.payload.clone());
+        }
+    }
+    (main, lane)
+}
+
 async fn round(
     s: &dyn RetryScheduler,
-    q: &dyn Queue,
+    lanes: &Lanes,
     visibility: Duration,
 ) -> Result<usize, String> {
     let due = s
@@ -113,9 +157,20 @@ async fn round(
     if due.is_empty() {
         return Ok(0);
     }
-    q.publish(due.iter().map(|d| d.payload.clone()).collect())
-        .await
-        .map_err(|e| e.to_string())?;
+    let (main, busy) = match &lanes.busy {
+        Some(b) => split_lanes(&due, b),
+        None => (due.iter().map(|d| d.payload.clone()).collect(), Vec::new()),
+    };
+    for (queue, payloads) in [
+        (Some(&lanes.main), main),
+        (lanes.busy.as_ref().map(|b| &b.queue), busy),
+    ] {
+        if let Some(q) = queue
+            && !payloads.is_empty()
+        {
+            q.publish(payloads).await.map_err(|e| e.to_string())?;
+        }
+    }
     // A retry that already ran and scheduled its successor under the same id keeps that entry.
     s.complete(&due).await.map_err(|e| e.to_string())?;
     tracing::debug!(count = due.len(), "Retries enqueued.");
@@ -138,7 +193,10 @@ mod tests {
         let shutdown = CancellationToken::new();
         let monitor = tokio::spawn(run(
             scheduler.clone(),
-            queue.clone(),
+            Lanes {
+                main: queue.clone(),
+                busy: None,
+            },
             Duration::from_secs(30),
             Duration::from_secs(30),
             wake.clone(),
@@ -155,6 +213,60 @@ mod tests {
         assert_eq!(message.body, b"{}");
         shutdown.cancel();
         monitor.await.unwrap();
+    }
+
+    /// Retries of a tenant over its share go to the busy lane, the others to deliverymq.
+    #[tokio::test]
+    async fn a_busy_tenants_retries_go_to_the_busy_lane() {
+        let scheduler = MemoryScheduler::new();
+        let main = Arc::new(outpost_mq::MemoryQueue::new("deliverymq", 100));
+        let lane = Arc::new(outpost_mq::MemoryQueue::new("busy", 100));
+        let lanes = Lanes {
+            main: main.clone(),
+            busy: Some(BusyLane {
+                queue: lane.clone(),
+                meter: Arc::new(outpost_core::lanes::TenantMeter::new(2)),
+            }),
+        };
+        let task = |tenant: &str, n: u32| {
+            format!(r#"{{"event":{{"id":"e{n}","tenant_id":"{tenant}","data":{{}}}},"destination_id":"d","attempt":2}}"#)
+                .into_bytes()
+        };
+        let now = now_ms();
+        for n in 0..5 {
+            let id = format!("busy{n}");
+            scheduler.schedule(&id, now, task("busy", n)).await.unwrap();
+        }
+        scheduler
+            .schedule("quiet", now, task("quiet", 9))
+            .await
+            .unwrap();
+        scheduler
+            .schedule("odd", now, b"{}".to_vec())
+            .await
+            .unwrap();
+        let moved = round(&scheduler, &lanes, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(moved, 7);
+        let take = |q: Arc<outpost_mq::MemoryQueue>| async move {
+            let mut sub = q.subscribe(100).await.unwrap();
+            let mut tenants = Vec::new();
+            while let Ok(Some(Ok(m))) =
+                tokio::time::timeout(Duration::from_millis(100), sub.next()).await
+            {
+                let v: serde_json::Value = serde_json::from_slice(&m.body).unwrap();
+                tenants.push(v["event"]["tenant_id"].as_str().unwrap_or("?").to_string());
+                m.ack().await.unwrap();
+            }
+            tenants.sort();
+            tenants
+        };
+        // Two of the busy tenant's five within its share; an unreadable payload stays in
+        // the main lane, where its consumer reports it.
+        assert_eq!(take(main).await, ["?", "busy", "busy", "quiet"]);
+        assert_eq!(take(lane).await, ["busy", "busy", "busy"]);
+        assert_eq!(scheduler.next_due().await.unwrap(), None, "all completed");
     }
 
     #[tokio::test]

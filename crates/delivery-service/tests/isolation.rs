@@ -162,7 +162,10 @@ impl Rig {
         ));
         let monitor = tokio::spawn(outpost_delivery::retry_monitor::run(
             scheduler.clone(),
-            deliverymq.clone(),
+            outpost_delivery::retry_monitor::Lanes {
+                main: deliverymq.clone(),
+                busy: None,
+            },
             Duration::from_millis(50),
             Duration::from_secs(30),
             wake,

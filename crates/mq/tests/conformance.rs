@@ -227,6 +227,48 @@ mod rabbitmq {
         .await;
     }
 
+    /// A sibling queue shares the connection: each queue gets only its own messages, and a
+    /// lost connection is reopened for both by whichever publishes first.
+    #[tokio::test]
+    async fn rabbitmq_sibling_shares_the_connection() {
+        with_queue(settings(), |queue, settings| async move {
+            let mut s = settings.clone();
+            s.queue = format!("{}.busy", settings.queue);
+            s.dlq = settings.dlq.clone();
+            let busy = queue.sibling(s).await.expect("sibling provisioned");
+            let take = |q: RabbitQueue| async move {
+                let mut sub = q.subscribe(4).await.unwrap();
+                let m = tokio::time::timeout(WAIT, sub.next())
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .unwrap();
+                let body = m.body.clone();
+                m.ack().await.unwrap();
+                body
+            };
+            queue.publish(vec![b"main".to_vec()]).await.unwrap();
+            busy.publish(vec![b"busy".to_vec()]).await.unwrap();
+            assert_eq!(take(busy.clone()).await, b"busy");
+            assert_eq!(take(queue.clone()).await, b"main");
+            queue.close_for_test().await;
+            busy.publish(vec![b"after".to_vec()]).await.unwrap();
+            assert_eq!(take(busy.clone()).await, b"after");
+            queue.publish(vec![b"main again".to_vec()]).await.unwrap();
+            assert_eq!(take(queue.clone()).await, b"main again");
+            // The sibling's queue is deleted with it (its DLQ is the first queue's).
+            let (_c, channel) = raw_channel().await;
+            channel
+                .queue_delete(
+                    format!("{}.busy", settings.queue).into(),
+                    Default::default(),
+                )
+                .await
+                .unwrap();
+        })
+        .await;
+    }
+
     #[tokio::test]
     async fn rabbitmq_unroutable_publish_fails() {
         with_queue(settings(), |queue, settings| async move {

@@ -35,6 +35,24 @@ pub struct BusyLane {
     pub meter: Arc<outpost_core::lanes::TenantMeter>,
 }
 
+impl BusyLane {
+    /// Where `tasks` new tasks of `tenant` go: `lane` when the tenant is over its share,
+    /// else `main`.
+    pub fn pick<'a>(
+        lane: Option<&'a BusyLane>,
+        main: &'a Arc<dyn Queue>,
+        tenant: &str,
+        tasks: usize,
+    ) -> &'a Arc<dyn Queue> {
+        match lane {
+            Some(b) if b.meter.lane(tenant, tasks as u64) == outpost_core::lanes::Lane::Busy => {
+                &b.queue
+            }
+            _ => main,
+        }
+    }
+}
+
 /// A busy lane's queue, before its group-commit wrapper, and its limit.
 type UnwrappedLane = Option<(Arc<dyn Queue>, u64)>;
 
@@ -165,23 +183,23 @@ impl Infra {
                     auto_provision: cfg.mqs_auto_provision,
                 };
                 let delivery_dlq = dlq(&dq, "RABBITMQ_DELIVERY_DLQ");
+                let busy_name = format!("{dq}.busy");
+                let d =
+                    outpost_mq::rabbitmq::RabbitQueue::connect(settings(dq, delivery_dlq.clone()))
+                        .await
+                        .context("cannot set up the RabbitMQ delivery queue")?;
                 let rate = busy_rate(cfg.mqs_auto_provision);
                 let busy: UnwrappedLane = if rate > 0 {
-                    // Its dead letters join the delivery queue's: one DLQ to watch.
-                    let name = format!("{dq}.busy");
-                    let q = outpost_mq::rabbitmq::RabbitQueue::connect(settings(
-                        name.clone(),
-                        delivery_dlq.clone(),
-                    ))
-                    .await
-                    .with_context(|| format!("cannot set up the RabbitMQ busy delivery lane {name:?} (DELIVERY_BUSY_TENANT_TASKS_PER_SECOND=0 turns it off)"))?;
+                    // On the delivery queue's connection; its dead letters join that queue's:
+                    // one DLQ to watch.
+                    let q = d
+                        .sibling(settings(busy_name.clone(), delivery_dlq))
+                        .await
+                        .with_context(|| format!("cannot set up the RabbitMQ busy delivery lane {busy_name:?} (DELIVERY_BUSY_TENANT_TASKS_PER_SECOND=0 turns it off)"))?;
                     Some((Arc::new(q), rate))
                 } else {
                     None
                 };
-                let d = outpost_mq::rabbitmq::RabbitQueue::connect(settings(dq, delivery_dlq))
-                    .await
-                    .context("cannot set up the RabbitMQ delivery queue")?;
                 let log_dlq = dlq(&lq, "RABBITMQ_LOG_DLQ");
                 let l = outpost_mq::rabbitmq::RabbitQueue::connect(settings(lq, log_dlq))
                     .await
