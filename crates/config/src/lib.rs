@@ -220,8 +220,8 @@ pub struct Config {
     /// Slots a slow destination may hold (0 = automatic).
     pub delivery_slow_destination_concurrency: usize,
     /// Delivery tasks per second past which a tenant's tasks go to the busy delivery lane
-    /// (`outpost_core::lanes`): `None` when unset (on where the lane can be provisioned),
-    /// `Some(0)` = no busy lane.
+    /// (`outpost_core::lanes`): `None` when unset (on with `MQS_AUTO_PROVISION`, or in
+    /// memory), `Some(0)` = no busy lane.
     pub delivery_busy_tenant_rate: Option<u64>,
     /// Seconds the delivery service may reuse a destination read from Redis (0 = no cache).
     pub destination_cache_ttl_secs: u64,
@@ -512,7 +512,11 @@ impl Config {
                 "DELIVERY_SLOW_DESTINATION_CONCURRENCY",
                 0usize,
             )?,
-            delivery_busy_tenant_rate: busy_tenant_rate(&raw)?,
+            delivery_busy_tenant_rate: parse_disableable(
+                &raw,
+                "DELIVERY_BUSY_TENANT_TASKS_PER_SECOND",
+                0,
+            )?,
             destination_cache_ttl_secs: parse_num(&raw, "DESTINATION_CACHE_TTL_SECONDS", 0u64)?,
             publish_max_concurrency: parse_num(&raw, "PUBLISH_MAX_CONCURRENCY", 1usize)?,
             log_max_concurrency: parse_num(&raw, "LOG_MAX_CONCURRENCY", 1usize)?,
@@ -583,33 +587,6 @@ impl Config {
         }
         out
     }
-}
-
-/// `DELIVERY_BUSY_TENANT_TASKS_PER_SECOND`. The busy lane is a second delivery queue, which
-/// this project provisions on RabbitMQ and in memory only: a limit set with a cloud queue
-/// is refused rather than ignored.
-fn busy_tenant_rate(raw: &RawSettings) -> Result<Option<u64>, ConfigError> {
-    const VAR: &str = "DELIVERY_BUSY_TENANT_TASKS_PER_SECOND";
-    let rate = parse_disableable(raw, VAR, 0)?;
-    if rate.is_some_and(|r| r > 0) {
-        let cloud = [
-            ("AWS_SQS_REGION", "AWS SQS"),
-            ("AZURE_SERVICEBUS_CONNECTION_STRING", "Azure Service Bus"),
-            ("GCP_PUBSUB_PROJECT", "GCP Pub/Sub"),
-        ];
-        if let Some((_, name)) = cloud
-            .iter()
-            .find(|(v, _)| raw.get(v).is_some_and(|x| !x.trim().is_empty()))
-        {
-            return Err(ConfigError::new(
-                VAR,
-                format!(
-                    "the busy-tenant delivery lane runs on RabbitMQ or the embedded queues, not yet on {name}; set it to 0 or leave it empty"
-                ),
-            ));
-        }
-    }
-    Ok(rate)
 }
 
 /// Masks a secret: never shows more than a hint of its length.

@@ -132,8 +132,8 @@ impl Infra {
         // the previous round was shared packs about 48, and RabbitMQ's CPU per delivery drops
         // by a fifth to a third. Only the ack of the delivered task waits, not the delivery.
         let none = Duration::ZERO;
-        // The busy lane where it can be provisioned, unless turned off; the configuration
-        // refuses a limit set with a cloud queue.
+        // The busy lane where it is provisioned, unless turned off; without provisioning only
+        // when set (its queue must then exist).
         let busy_rate = |provisioned: bool| match cfg.delivery_busy_tenant_rate {
             None if provisioned => DEFAULT_BUSY_TENANT_RATE,
             None => 0,
@@ -147,16 +147,19 @@ impl Infra {
             Duration,
         ) = match (&cfg.sqs, &cfg.servicebus, &cfg.pubsub, &cfg.rabbitmq_url) {
             (Some(sqs), ..) => {
-                let (d, l) = sqs_queues(cfg, sqs).await?;
-                (d, None, l, cloud_in_flight, none)
+                let rate = busy_rate(cfg.mqs_auto_provision);
+                let (d, b, l) = sqs_queues(cfg, sqs, rate > 0).await?;
+                (d, b.map(|b| (b, rate)), l, cloud_in_flight, none)
             }
             (None, Some(sb), ..) => {
-                let (d, l) = servicebus_queues(cfg, sb).await?;
-                (d, None, l, cloud_in_flight, none)
+                let rate = busy_rate(cfg.mqs_auto_provision);
+                let (d, b, l) = servicebus_queues(cfg, sb, rate > 0).await?;
+                (d, b.map(|b| (b, rate)), l, cloud_in_flight, none)
             }
             (None, None, Some(pubsub), _) => {
-                let (d, l) = pubsub_queues(cfg, pubsub).await?;
-                (d, None, l, cloud_in_flight, none)
+                let rate = busy_rate(cfg.mqs_auto_provision);
+                let (d, b, l) = pubsub_queues(cfg, pubsub, rate > 0).await?;
+                (d, b.map(|b| (b, rate)), l, cloud_in_flight, none)
             }
             (None, None, None, Some(url)) => {
                 let raw = &cfg.raw;
@@ -482,10 +485,21 @@ fn delivery_claim(cfg: &Config) -> std::time::Duration {
 /// deliverymq and logmq on SQS. A received message stays invisible for the delivery timeout
 /// plus 10 s, and is extended while it is held, so it is only seen again when its holder died
 /// (or its receive was lost with a dropped connection): then it comes back that soon.
+/// deliverymq, its busy lane (when `busy`) and logmq of one backend.
+type Queues = (Arc<dyn Queue>, Option<Arc<dyn Queue>>, Arc<dyn Queue>);
+
+/// The context of a busy lane that cannot be set up.
+fn busy_lane_error(kind: &str, name: &str) -> String {
+    format!(
+        "cannot set up the {kind} busy delivery lane {name:?} (DELIVERY_BUSY_TENANT_TASKS_PER_SECOND=0 turns it off)"
+    )
+}
+
 async fn sqs_queues(
     cfg: &Config,
     sqs: &outpost_config::mqs::SqsConfig,
-) -> anyhow::Result<(Arc<dyn Queue>, Arc<dyn Queue>)> {
+    busy: bool,
+) -> anyhow::Result<Queues> {
     let settings = |queue: &str, dlq: &str| outpost_mq_sqs::SqsSettings {
         region: sqs.region.clone(),
         endpoint: sqs.endpoint.clone(),
@@ -500,16 +514,27 @@ async fn sqs_queues(
     let d = outpost_mq_sqs::SqsQueue::connect(settings(&sqs.delivery_queue, &sqs.delivery_dlq))
         .await
         .context("cannot set up the SQS delivery queue")?;
+    let b: Option<Arc<dyn Queue>> = if busy {
+        // Its dead letters join the delivery queue's.
+        let name = format!("{}-busy", sqs.delivery_queue);
+        let q = outpost_mq_sqs::SqsQueue::connect(settings(&name, &sqs.delivery_dlq))
+            .await
+            .with_context(|| busy_lane_error("SQS", &name))?;
+        Some(Arc::new(q))
+    } else {
+        None
+    };
     let l = outpost_mq_sqs::SqsQueue::connect(settings(&sqs.log_queue, &sqs.log_dlq))
         .await
         .context("cannot set up the SQS log queue")?;
-    Ok((Arc::new(d), Arc::new(l)))
+    Ok((Arc::new(d), b, Arc::new(l)))
 }
 
 async fn servicebus_queues(
     cfg: &Config,
     sb: &outpost_config::mqs::ServiceBusConfig,
-) -> anyhow::Result<(Arc<dyn Queue>, Arc<dyn Queue>)> {
+    busy: bool,
+) -> anyhow::Result<Queues> {
     let provision = cfg
         .mqs_auto_provision
         .then_some(outpost_mq_servicebus::Provision {
@@ -529,19 +554,33 @@ async fn servicebus_queues(
     ))
     .await
     .context("cannot set up the Service Bus delivery queue")?;
+    let b: Option<Arc<dyn Queue>> = if busy {
+        // A topic of its own, with a subscription of the delivery subscription's name.
+        let topic = format!("{}-busy", sb.delivery_topic);
+        let q = outpost_mq_servicebus::ServiceBusQueue::connect(settings(
+            &topic,
+            &sb.delivery_subscription,
+        ))
+        .await
+        .with_context(|| busy_lane_error("Service Bus", &topic))?;
+        Some(Arc::new(q))
+    } else {
+        None
+    };
     let l = outpost_mq_servicebus::ServiceBusQueue::connect(settings(
         &sb.log_topic,
         &sb.log_subscription,
     ))
     .await
     .context("cannot set up the Service Bus log queue")?;
-    Ok((Arc::new(d), Arc::new(l)))
+    Ok((Arc::new(d), b, Arc::new(l)))
 }
 
 async fn pubsub_queues(
     cfg: &Config,
     p: &outpost_config::mqs::PubSubConfig,
-) -> anyhow::Result<(Arc<dyn Queue>, Arc<dyn Queue>)> {
+    busy: bool,
+) -> anyhow::Result<Queues> {
     let settings = |n: &outpost_config::mqs::PubSubNames| outpost_mq_pubsub::PubSubSettings {
         project: p.project.clone(),
         emulator: p.emulator.clone(),
@@ -557,10 +596,24 @@ async fn pubsub_queues(
     let d = outpost_mq_pubsub::PubSubQueue::connect(settings(&p.delivery))
         .await
         .context("cannot set up the Pub/Sub delivery queue")?;
+    let b: Option<Arc<dyn Queue>> = if busy {
+        // Its own topic and subscription, dead-lettering to the delivery queue's topic.
+        let names = outpost_config::mqs::PubSubNames {
+            topic: format!("{}-busy", p.delivery.topic),
+            subscription: format!("{}-busy", p.delivery.subscription),
+            ..p.delivery.clone()
+        };
+        let q = outpost_mq_pubsub::PubSubQueue::connect(settings(&names))
+            .await
+            .with_context(|| busy_lane_error("Pub/Sub", &names.topic))?;
+        Some(Arc::new(q))
+    } else {
+        None
+    };
     let l = outpost_mq_pubsub::PubSubQueue::connect(settings(&p.log))
         .await
         .context("cannot set up the Pub/Sub log queue")?;
-    Ok((Arc::new(d), Arc::new(l)))
+    Ok((Arc::new(d), b, Arc::new(l)))
 }
 
 /// The publish queue: existing (never provisioned), as upstream.

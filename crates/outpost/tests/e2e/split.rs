@@ -45,6 +45,9 @@ pub fn split_env() -> SplitEnv {
         ("RABBITMQ_DELIVERY_QUEUE", format!("{id}-delivery")),
         ("RABBITMQ_LOG_QUEUE", format!("{id}-log")),
         ("LOG_BATCH_THRESHOLD_SECONDS", "0".to_string()),
+        // A tenant's tasks past the third in a second go through the busy delivery lane,
+        // so every split test runs both lanes, on every queue backend.
+        ("DELIVERY_BUSY_TENANT_TASKS_PER_SECOND", "3".to_string()),
     ]);
     let grpc = free_port();
     env.push(("LOG_GRPC_PORT", grpc.to_string()));
@@ -177,11 +180,16 @@ pub fn use_servicebus(env: &mut Vec<(&'static str, String)>, id: &str) {
         "http://127.0.0.2:5673",
     );
     let t = id.replace('_', "-");
-    for q in ["delivery", "log"] {
+    // The busy delivery lane is a topic of its own with the delivery subscription's name.
+    for (topic, sub) in [
+        ("delivery", "delivery"),
+        ("delivery-busy", "delivery"),
+        ("log", "log"),
+    ] {
         http_put(
             &control,
             &format!(
-                "/entities/{t}-{q}/subscriptions/{t}-{q}-sub?lock_seconds=10&max_delivery_count=6"
+                "/entities/{t}-{topic}/subscriptions/{t}-{sub}-sub?lock_seconds=10&max_delivery_count=6"
             ),
         );
     }
