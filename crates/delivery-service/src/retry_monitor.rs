@@ -133,9 +133,8 @@ struct EventTenant<'a> {
 fn split_lanes(due: &[DueRetry], busy: &BusyLane) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let (mut main, mut lane) = (Vec::new(), Vec::new());
     for d in due {
-        let over = serde_json::from_slice::<TaskTenant<'_>>(&d.payload).is_ok_and(|t| {
-            busy.meter.lane(&t.event.tenant_id, 1) == outpost_core::lanes::Lane::Busy
-        });
+        let over = serde_json::from_slice::<TaskTenant<'_>>(&d.payload)
+            .is_ok_and(|t| busy.takes(&t.event.tenant_id, 1));
         if over {
             lane.push(d.payload.clone());
         } else {
@@ -161,15 +160,13 @@ async fn round(
         Some(b) => split_lanes(&due, b),
         None => (due.iter().map(|d| d.payload.clone()).collect(), Vec::new()),
     };
-    for (queue, payloads) in [
-        (Some(&lanes.main), main),
-        (lanes.busy.as_ref().map(|b| &b.queue), busy),
-    ] {
-        if let Some(q) = queue
-            && !payloads.is_empty()
-        {
-            q.publish(payloads).await.map_err(|e| e.to_string())?;
-        }
+    if !main.is_empty() {
+        lanes.main.publish(main).await.map_err(|e| e.to_string())?;
+    }
+    if let Some(lane) = &lanes.busy
+        && !busy.is_empty()
+    {
+        lane.queue.publish(busy).await.map_err(|e| e.to_string())?;
     }
     // A retry that already ran and scheduled its successor under the same id keeps that entry.
     s.complete(&due).await.map_err(|e| e.to_string())?;

@@ -36,6 +36,11 @@ pub struct BusyLane {
 }
 
 impl BusyLane {
+    /// Counts `tasks` new tasks of `tenant`; true when they go to this lane.
+    pub fn takes(&self, tenant: &str, tasks: usize) -> bool {
+        self.meter.lane(tenant, tasks as u64) == outpost_core::lanes::Lane::Busy
+    }
+
     /// Where `tasks` new tasks of `tenant` go: `lane` when the tenant is over its share,
     /// else `main`.
     pub fn pick<'a>(
@@ -45,16 +50,11 @@ impl BusyLane {
         tasks: usize,
     ) -> &'a Arc<dyn Queue> {
         match lane {
-            Some(b) if b.meter.lane(tenant, tasks as u64) == outpost_core::lanes::Lane::Busy => {
-                &b.queue
-            }
+            Some(b) if b.takes(tenant, tasks) => &b.queue,
             _ => main,
         }
     }
 }
-
-/// A busy lane's queue, before its group-commit wrapper, and its limit.
-type UnwrappedLane = Option<(Arc<dyn Queue>, u64)>;
 
 /// Everything the services share.
 #[derive(Clone)]
@@ -132,104 +132,106 @@ impl Infra {
         // the previous round was shared packs about 48, and RabbitMQ's CPU per delivery drops
         // by a fifth to a third. Only the ack of the delivered task waits, not the delivery.
         let none = Duration::ZERO;
-        // The busy lane where it is provisioned, unless turned off; without provisioning only
-        // when set (its queue must then exist).
-        let busy_rate = |provisioned: bool| match cfg.delivery_busy_tenant_rate {
-            None if provisioned => DEFAULT_BUSY_TENANT_RATE,
+        // The busy lane where it is provisioned (always in memory), unless turned off; without
+        // provisioning only when set (its queue must then exist).
+        let in_memory = cfg.sqs.is_none()
+            && cfg.servicebus.is_none()
+            && cfg.pubsub.is_none()
+            && cfg.rabbitmq_url.is_none();
+        let busy_rate = match cfg.delivery_busy_tenant_rate {
+            None if cfg.mqs_auto_provision || in_memory => DEFAULT_BUSY_TENANT_RATE,
             None => 0,
             Some(n) => n,
         };
-        let (deliverymq, busy, logmq, in_flight, log_linger): (
-            Arc<dyn Queue>,
-            UnwrappedLane,
-            Arc<dyn Queue>,
-            usize,
-            Duration,
-        ) = match (&cfg.sqs, &cfg.servicebus, &cfg.pubsub, &cfg.rabbitmq_url) {
-            (Some(sqs), ..) => {
-                let rate = busy_rate(cfg.mqs_auto_provision);
-                let (d, b, l) = sqs_queues(cfg, sqs, rate > 0).await?;
-                (d, b.map(|b| (b, rate)), l, cloud_in_flight, none)
-            }
-            (None, Some(sb), ..) => {
-                let rate = busy_rate(cfg.mqs_auto_provision);
-                let (d, b, l) = servicebus_queues(cfg, sb, rate > 0).await?;
-                (d, b.map(|b| (b, rate)), l, cloud_in_flight, none)
-            }
-            (None, None, Some(pubsub), _) => {
-                let rate = busy_rate(cfg.mqs_auto_provision);
-                let (d, b, l) = pubsub_queues(cfg, pubsub, rate > 0).await?;
-                (d, b.map(|b| (b, rate)), l, cloud_in_flight, none)
-            }
-            (None, None, None, Some(url)) => {
-                let raw = &cfg.raw;
-                let get = |k: &str, d: &str| {
-                    raw.get(k)
-                        .filter(|v| !v.is_empty())
-                        .unwrap_or(d)
-                        .to_string()
-                };
-                let exchange = get("RABBITMQ_EXCHANGE", "outpost");
-                let dq = get("RABBITMQ_DELIVERY_QUEUE", "outpost-delivery");
-                let lq = get("RABBITMQ_LOG_QUEUE", "outpost-log");
-                let dlq = |queue: &str, dlq_var: &str| {
-                    raw.get(dlq_var)
-                        .filter(|v| !v.is_empty())
-                        .map(str::to_string)
-                        .unwrap_or_else(|| format!("{queue}.dlq"))
-                };
-                let settings = |queue: String, dlq: String| outpost_mq::rabbitmq::RabbitSettings {
-                    url: url.clone(),
-                    exchange: exchange.clone(),
-                    dlq,
-                    queue,
-                    auto_provision: cfg.mqs_auto_provision,
-                };
-                let delivery_dlq = dlq(&dq, "RABBITMQ_DELIVERY_DLQ");
-                let busy_name = format!("{dq}.busy");
-                let d =
-                    outpost_mq::rabbitmq::RabbitQueue::connect(settings(dq, delivery_dlq.clone()))
-                        .await
-                        .context("cannot set up the RabbitMQ delivery queue")?;
-                let rate = busy_rate(cfg.mqs_auto_provision);
-                let busy: UnwrappedLane = if rate > 0 {
-                    // On the delivery queue's connection; its dead letters join that queue's:
-                    // one DLQ to watch.
-                    let q = d
-                        .sibling(settings(busy_name.clone(), delivery_dlq))
-                        .await
-                        .with_context(|| format!("cannot set up the RabbitMQ busy delivery lane {busy_name:?} (DELIVERY_BUSY_TENANT_TASKS_PER_SECOND=0 turns it off)"))?;
-                    Some((Arc::new(q), rate))
-                } else {
-                    None
-                };
-                let log_dlq = dlq(&lq, "RABBITMQ_LOG_DLQ");
-                let l = outpost_mq::rabbitmq::RabbitQueue::connect(settings(lq, log_dlq))
-                    .await
-                    .context("cannot set up the RabbitMQ log queue")?;
-                (Arc::new(d), busy, Arc::new(l), 1, RABBITMQ_LOG_LINGER)
-            }
-            (None, None, None, None) => {
-                let rate = busy_rate(true);
-                let busy: UnwrappedLane = (rate > 0).then(|| {
-                    let q: Arc<dyn Queue> = Arc::new(outpost_mq::MemoryQueue::new(
-                        "deliverymq-busy",
-                        MEMORY_QUEUE_CAPACITY,
-                    ));
-                    (q, rate)
-                });
-                (
-                    Arc::new(outpost_mq::MemoryQueue::new(
-                        "deliverymq",
-                        MEMORY_QUEUE_CAPACITY,
-                    )),
-                    busy,
-                    Arc::new(outpost_mq::MemoryQueue::new("logmq", MEMORY_QUEUE_CAPACITY)),
-                    outpost_mq::CombineLimits::DELIVERY.in_flight,
+        let with_lane = busy_rate > 0;
+        let ((deliverymq, busy, logmq), in_flight, log_linger): (Queues, usize, Duration) =
+            match (&cfg.sqs, &cfg.servicebus, &cfg.pubsub, &cfg.rabbitmq_url) {
+                (Some(sqs), ..) => (
+                    sqs_queues(cfg, sqs, with_lane).await?,
+                    cloud_in_flight,
                     none,
-                )
-            }
-        };
+                ),
+                (None, Some(sb), ..) => (
+                    servicebus_queues(cfg, sb, with_lane).await?,
+                    cloud_in_flight,
+                    none,
+                ),
+                (None, None, Some(pubsub), _) => (
+                    pubsub_queues(cfg, pubsub, with_lane).await?,
+                    cloud_in_flight,
+                    none,
+                ),
+                (None, None, None, Some(url)) => {
+                    let raw = &cfg.raw;
+                    let get = |k: &str, d: &str| {
+                        raw.get(k)
+                            .filter(|v| !v.is_empty())
+                            .unwrap_or(d)
+                            .to_string()
+                    };
+                    let exchange = get("RABBITMQ_EXCHANGE", "outpost");
+                    let dq = get("RABBITMQ_DELIVERY_QUEUE", "outpost-delivery");
+                    let lq = get("RABBITMQ_LOG_QUEUE", "outpost-log");
+                    let dlq = |queue: &str, dlq_var: &str| {
+                        raw.get(dlq_var)
+                            .filter(|v| !v.is_empty())
+                            .map(str::to_string)
+                            .unwrap_or_else(|| format!("{queue}.dlq"))
+                    };
+                    let settings =
+                        |queue: String, dlq: String| outpost_mq::rabbitmq::RabbitSettings {
+                            url: url.clone(),
+                            exchange: exchange.clone(),
+                            dlq,
+                            queue,
+                            auto_provision: cfg.mqs_auto_provision,
+                        };
+                    let delivery_dlq = dlq(&dq, "RABBITMQ_DELIVERY_DLQ");
+                    let busy_name = format!("{dq}.busy");
+                    let d = outpost_mq::rabbitmq::RabbitQueue::connect(settings(
+                        dq,
+                        delivery_dlq.clone(),
+                    ))
+                    .await
+                    .context("cannot set up the RabbitMQ delivery queue")?;
+                    let busy: Option<Arc<dyn Queue>> = if with_lane {
+                        // On the delivery queue's connection; its dead letters join that queue's:
+                        // one DLQ to watch.
+                        let q = d
+                            .sibling(settings(busy_name.clone(), delivery_dlq))
+                            .await
+                            .with_context(|| busy_lane_error("RabbitMQ", &busy_name))?;
+                        Some(Arc::new(q))
+                    } else {
+                        None
+                    };
+                    let log_dlq = dlq(&lq, "RABBITMQ_LOG_DLQ");
+                    let l = outpost_mq::rabbitmq::RabbitQueue::connect(settings(lq, log_dlq))
+                        .await
+                        .context("cannot set up the RabbitMQ log queue")?;
+                    ((Arc::new(d), busy, Arc::new(l)), 1, RABBITMQ_LOG_LINGER)
+                }
+                (None, None, None, None) => {
+                    let busy = with_lane.then(|| -> Arc<dyn Queue> {
+                        Arc::new(outpost_mq::MemoryQueue::new(
+                            "deliverymq-busy",
+                            MEMORY_QUEUE_CAPACITY,
+                        ))
+                    });
+                    (
+                        (
+                            Arc::new(outpost_mq::MemoryQueue::new(
+                                "deliverymq",
+                                MEMORY_QUEUE_CAPACITY,
+                            )),
+                            busy,
+                            Arc::new(outpost_mq::MemoryQueue::new("logmq", MEMORY_QUEUE_CAPACITY)),
+                        ),
+                        outpost_mq::CombineLimits::DELIVERY.in_flight,
+                        none,
+                    )
+                }
+            };
         let combining = |q: Arc<dyn Queue>| -> Arc<dyn Queue> {
             Arc::new(outpost_mq::Combining::new(
                 q,
@@ -240,14 +242,14 @@ impl Infra {
             ))
         };
         let deliverymq = combining(deliverymq);
-        let busy_lane = busy.map(|(q, rate)| {
+        let busy_lane = busy.map(|q| {
             tracing::info!(
-                tasks_per_second = rate,
+                tasks_per_second = busy_rate,
                 "Busy-tenant delivery lane on: a tenant queuing more tasks a second goes to its own lane."
             );
             BusyLane {
                 queue: combining(q),
-                meter: Arc::new(outpost_core::lanes::TenantMeter::new(rate)),
+                meter: Arc::new(outpost_core::lanes::TenantMeter::new(busy_rate)),
             }
         });
         let logmq: Arc<dyn Queue> = Arc::new(outpost_mq::Combining::new(
@@ -482,10 +484,7 @@ fn delivery_claim(cfg: &Config) -> std::time::Duration {
     std::time::Duration::from_secs(cfg.delivery_timeout_secs + 10)
 }
 
-/// deliverymq and logmq on SQS. A received message stays invisible for the delivery timeout
-/// plus 10 s, and is extended while it is held, so it is only seen again when its holder died
-/// (or its receive was lost with a dropped connection): then it comes back that soon.
-/// deliverymq, its busy lane (when `busy`) and logmq of one backend.
+/// deliverymq, its busy lane (when asked for) and logmq of one backend.
 type Queues = (Arc<dyn Queue>, Option<Arc<dyn Queue>>, Arc<dyn Queue>);
 
 /// The context of a busy lane that cannot be set up.
@@ -495,6 +494,9 @@ fn busy_lane_error(kind: &str, name: &str) -> String {
     )
 }
 
+/// deliverymq and logmq on SQS. A received message stays invisible for the delivery timeout
+/// plus 10 s, and is extended while it is held, so it is only seen again when its holder died
+/// (or its receive was lost with a dropped connection): then it comes back that soon.
 async fn sqs_queues(
     cfg: &Config,
     sqs: &outpost_config::mqs::SqsConfig,
