@@ -94,7 +94,7 @@ pub fn build_state(cfg: &Config, infra: &Infra, health: Health) -> Result<AppSta
         registry: Arc::new(registry),
         health,
         pipeline: Pipeline {
-            deliverymq: infra.deliverymq.clone(),
+            deliverymq: infra.deliverymq("api").map_err(|e| format!("{e:#}"))?,
             busy_lane: infra.busy_lane.clone(),
             idempotency: infra.publish_idempotency.clone(),
             idempotency_ttl: std::time::Duration::from_secs(cfg.publish_idempotency_ttl_secs),

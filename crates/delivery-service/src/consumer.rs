@@ -13,6 +13,9 @@
 //! the slow destination for its 5 s answers). At most twice `DELIVERY_MAX_CONCURRENCY`
 //! deliveries are thus in flight, half of them slow.
 //!
+//! Deliveries given up when the grace runs out leave their idempotency claims behind: the
+//! consumer releases them before it returns, so their redelivered copies go out at once.
+//!
 //! With the busy lane on (`outpost_core::lanes`), a second consumer takes the busy lane's
 //! messages and its tasks take a slot only when no main-lane task is waiting for one: a
 //! quiet tenant's task waits at most for one busy-lane task ahead of it, not for the busy
@@ -74,7 +77,7 @@ pub async fn run(
                 busy,
                 consumer(BUSY_WORKER, "deliverymq-busy"),
                 Lane::Busy,
-                deliverer,
+                deliverer.clone(),
                 slots,
                 health,
                 shutdown,
@@ -83,6 +86,8 @@ pub async fn run(
         }
         None => main.await,
     }
+    // Every delivery has finished, or was given up when the grace ran out.
+    deliverer.release_abandoned().await;
 }
 
 /// Consumes one lane until shutdown.

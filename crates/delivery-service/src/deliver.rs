@@ -56,6 +56,47 @@ pub struct Deliverer {
     pub fairness: Arc<Fairness>,
     /// Wakes this process's retry monitor for a deferral due before it planned to look.
     pub wake: Arc<crate::retry_monitor::Wake>,
+    /// The attempt keys this process has claimed and not yet settled.
+    pub held: HeldClaims,
+}
+
+/// The attempt keys a process has claimed and not yet settled. A delivery given up at
+/// shutdown (dropped when `SHUTDOWN_GRACE_SECONDS` runs out) leaves its key here, and
+/// [`Deliverer::release_abandoned`] releases it: the copy of its task that the broker hands
+/// to another process is then sent at once, not after the claim's processing TTL (the
+/// delivery timeout plus 10 s) has run out.
+#[derive(Debug, Default)]
+pub struct HeldClaims(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl HeldClaims {
+    fn keys(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        // A panic while holding the lock leaves the set usable.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn hold(&self, key: &str) {
+        self.keys().insert(key.to_string());
+    }
+
+    fn settle(&self, key: &str) {
+        self.keys().remove(key);
+    }
+
+    /// The keys claimed and not settled.
+    pub fn len(&self) -> usize {
+        self.keys().len()
+    }
+
+    /// True when no claim is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn take(&self) -> Vec<String> {
+        self.keys().drain().collect()
+    }
 }
 
 impl Deliverer {
@@ -126,6 +167,7 @@ impl Deliverer {
                 .map(|_| Outcome::Ack),
             Err(()) => self.idempotency.release(&key).await.map(|_| Outcome::Nack),
         };
+        self.held.settle(&key);
         settled.unwrap_or_else(|e| {
             tracing::error!(error = %e, "Cannot settle the delivery idempotency key.");
             // The attempt is recorded; the key expires on its own.
@@ -135,6 +177,30 @@ impl Deliverer {
                 Outcome::Nack
             }
         })
+    }
+
+    /// Releases the claims of the deliveries given up at shutdown (see [`HeldClaims`]); the
+    /// number released. Call once every delivery has finished or been dropped.
+    pub async fn release_abandoned(&self) -> usize {
+        let keys = self.held.take();
+        let mut released = 0;
+        for key in &keys {
+            match self.idempotency.release(key).await {
+                Ok(()) => released += 1,
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "Cannot release the claim of a delivery given up; its redelivery waits for the claim to expire."
+                ),
+            }
+        }
+        if !keys.is_empty() {
+            tracing::info!(
+                released,
+                abandoned = keys.len(),
+                "Released the idempotency claims of the deliveries given up at shutdown."
+            );
+        }
+        released
     }
 
     /// A delivery slot for the task's destination and the claim of its attempt's key, or the
@@ -153,11 +219,14 @@ impl Deliverer {
                 drop(slot);
                 self.claim(key).await
             }
-            Ok(Claim::Acquired) => return Ok(slot),
+            Ok(Claim::Acquired) => {
+                self.held.hold(key);
+                return Ok(slot);
+            }
             other => other,
         };
         match claimed {
-            Ok(Claim::Acquired) => {}
+            Ok(Claim::Acquired) => self.held.hold(key),
             Ok(Claim::Processed) => return Err(Outcome::Ack),
             Ok(Claim::Processing) => return Err(Outcome::Nack),
             Err(e) => {
@@ -172,6 +241,7 @@ impl Deliverer {
                 if let Err(e) = self.idempotency.release(key).await {
                     tracing::warn!(error = %e, "Cannot release the delivery idempotency key.");
                 }
+                self.held.settle(key);
                 Err(deferred)
             }
         }

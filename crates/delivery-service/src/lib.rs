@@ -96,7 +96,7 @@ pub fn deliverer(cfg: &Config, infra: &Infra) -> anyhow::Result<Deliverer> {
         idempotency: infra.delivery_idempotency.clone(),
         idempotency_ttl: Duration::from_secs(cfg.delivery_idempotency_ttl_secs),
         scheduler: infra.scheduler.clone(),
-        logmq: infra.logmq.clone(),
+        logmq: infra.logmq("delivery")?,
         senders,
         policy: retry_policy(cfg),
         timeout: Duration::from_secs(cfg.delivery_timeout_secs),
@@ -109,6 +109,7 @@ pub fn deliverer(cfg: &Config, infra: &Infra) -> anyhow::Result<Deliverer> {
             cfg.delivery_max_concurrency,
         ),
         wake: Arc::default(),
+        held: Default::default(),
     })
 }
 
@@ -120,6 +121,7 @@ pub async fn run_workers(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let d = Arc::new(deliverer(cfg, infra)?);
+    let deliverymq = infra.deliverymq("delivery")?;
     health.set("http-server", true);
     let policy = retry_policy(cfg);
     let max_wait = if cfg.retry.poll_backoff_ms > 0 {
@@ -130,7 +132,7 @@ pub async fn run_workers(
     let monitor = retry_monitor::run(
         infra.scheduler.clone(),
         retry_monitor::Lanes {
-            main: infra.deliverymq.clone(),
+            main: deliverymq.clone(),
             busy: infra.busy_lane.clone(),
         },
         max_wait,
@@ -140,7 +142,7 @@ pub async fn run_workers(
         shutdown.clone(),
     );
     let consumer = consumer::run(
-        infra.deliverymq.clone(),
+        deliverymq,
         infra.busy_lane.as_ref().map(|b| b.queue.clone()),
         d,
         cfg.delivery_max_concurrency,

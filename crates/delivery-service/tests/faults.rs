@@ -67,6 +67,7 @@ async fn rig_with(
         idgen: Default::default(),
         fairness: outpost_delivery::fairness::Fairness::new(4, 16),
         wake: Arc::default(),
+        held: Default::default(),
     };
     let logs = logmq.subscribe(100).await.unwrap();
     let now = now_ms();
@@ -478,4 +479,66 @@ async fn a_task_deferred_again_survives_the_completion_of_its_previous_entry() {
     );
     let back: DeliveryTask = serde_json::from_slice(&again[0].payload).unwrap();
     assert_eq!(back, t);
+}
+
+/// A delivery given up when the shutdown grace runs out leaves no claim behind: its message
+/// goes back to the queue and the next consumer sends it at once, instead of waiting for the
+/// claim's processing TTL.
+#[tokio::test]
+async fn a_delivery_given_up_at_shutdown_releases_its_claim() {
+    let rx = Receiver::start().await;
+    rx.script([Reply::Hang(Duration::from_secs(30))]);
+    let r = rig(allow_local(), 1024, Duration::from_secs(60)).await;
+    dest(&r, "h", &format!("{}/h", rx.base)).await;
+    let Rig { d, .. } = r;
+    // A claim outlives the test unless released.
+    let d = Arc::new(Deliverer {
+        idempotency: Arc::new(
+            MemoryIdempotency::new().with_processing_ttl(Duration::from_secs(600)),
+        ),
+        ..d
+    });
+    let deliverymq = Arc::new(outpost_mq::MemoryQueue::new("deliverymq", 100));
+    let t = task("h", 1, true);
+    deliverymq
+        .publish(vec![serde_json::to_vec(&t).unwrap()])
+        .await
+        .unwrap();
+    let consume = |stop: tokio_util::sync::CancellationToken| {
+        tokio::spawn(outpost_delivery::consumer::run(
+            deliverymq.clone(),
+            None,
+            d.clone(),
+            4,
+            Duration::from_millis(200),
+            outpost_core::health::Health::new(),
+            stop,
+        ))
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    let first = consume(stop.clone());
+    rx.wait_for("/h", 1, Duration::from_secs(5)).await;
+    assert_eq!(
+        d.idempotency.state(&t.idempotency_key()).await.unwrap(),
+        Some(Claim::Processing)
+    );
+    assert_eq!(d.held.len(), 1);
+    stop.cancel();
+    first.await.unwrap();
+    assert!(d.held.is_empty());
+    assert_eq!(
+        d.idempotency.state(&t.idempotency_key()).await.unwrap(),
+        None,
+        "the claim of the delivery given up is released"
+    );
+    // The message came back; the next consumer sends it now (the receiver answers 200).
+    let stop = tokio_util::sync::CancellationToken::new();
+    let second = consume(stop.clone());
+    rx.wait_for("/h", 2, Duration::from_secs(5)).await;
+    stop.cancel();
+    second.await.unwrap();
+    assert_eq!(
+        d.idempotency.state(&t.idempotency_key()).await.unwrap(),
+        Some(Claim::Processed)
+    );
 }

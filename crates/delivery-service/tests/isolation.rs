@@ -148,6 +148,7 @@ impl Rig {
             idgen: Default::default(),
             fairness: Fairness::with_threshold(cap, concurrency, slow_after),
             wake: Arc::default(),
+            held: Default::default(),
         });
         let wake = deliverer.wake.clone();
         let shutdown = CancellationToken::new();

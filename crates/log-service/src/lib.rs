@@ -83,7 +83,7 @@ pub async fn run_workers(
         emitter: infra.operator_events.clone(),
     });
     let writer = writer::run(
-        infra.logmq.clone(),
+        infra.logmq("log")?,
         infra.log_store.clone(),
         Some(alerter),
         writer::BatchSettings {
