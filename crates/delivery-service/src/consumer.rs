@@ -13,8 +13,10 @@
 //! the slow destination for its 5 s answers). At most twice `DELIVERY_MAX_CONCURRENCY`
 //! deliveries are thus in flight, half of them slow.
 //!
-//! Deliveries given up when the grace runs out leave their idempotency claims behind: the
-//! consumer releases them before it returns, so their redelivered copies go out at once.
+//! The idempotency claims of the deliveries in flight are renewed while they run, so a
+//! delivery longer than the claim's TTL (upstream's 5 s) is not sent a second time by a
+//! redelivered copy alongside it; those given up when the grace runs out are released before
+//! the consumer returns, so their redelivered copies go out at once.
 //!
 //! With the busy lane on (`outpost_core::lanes`), a second consumer takes the busy lane's
 //! messages and its tasks take a slot only when no main-lane task is waiting for one: a
@@ -71,20 +73,26 @@ pub async fn run(
         health.clone(),
         shutdown.clone(),
     );
-    match busy_lane {
-        Some(busy) => {
-            let busy = lane(
-                busy,
-                consumer(BUSY_WORKER, "deliverymq-busy"),
-                Lane::Busy,
-                deliverer.clone(),
-                slots,
-                health,
-                shutdown,
-            );
-            tokio::join!(main, busy);
+    let lanes = async {
+        match busy_lane {
+            Some(busy) => {
+                let busy = lane(
+                    busy,
+                    consumer(BUSY_WORKER, "deliverymq-busy"),
+                    Lane::Busy,
+                    deliverer.clone(),
+                    slots,
+                    health,
+                    shutdown,
+                );
+                tokio::join!(main, busy);
+            }
+            None => main.await,
         }
-        None => main.await,
+    };
+    tokio::select! {
+        () = lanes => {}
+        () = deliverer.keep_claims() => {}
     }
     // Every delivery has finished, or was given up when the grace ran out.
     deliverer.release_abandoned().await;

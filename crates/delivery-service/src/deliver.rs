@@ -97,6 +97,10 @@ impl HeldClaims {
     fn take(&self) -> Vec<String> {
         self.keys().drain().collect()
     }
+
+    fn snapshot(&self) -> Vec<String> {
+        self.keys().iter().cloned().collect()
+    }
 }
 
 impl Deliverer {
@@ -179,6 +183,27 @@ impl Deliverer {
         })
     }
 
+    /// Renews the claims of the deliveries in flight, a third of the claim's TTL apart, until
+    /// dropped: a claim lives as long as its delivery (however long `DELIVERY_TIMEOUT_SECONDS`)
+    /// and, when its holder dies, at most the TTL (upstream's 5 s) longer.
+    pub async fn keep_claims(&self) {
+        let every = (self.idempotency.processing_ttl() / 3).max(Duration::from_millis(100));
+        loop {
+            tokio::time::sleep(every).await;
+            let keys = self.held.snapshot();
+            if keys.is_empty() {
+                continue;
+            }
+            if let Err(e) = self.idempotency.renew(&keys).await {
+                tracing::warn!(
+                    error = %e,
+                    claims = keys.len(),
+                    "Cannot renew the idempotency claims of the deliveries in flight; a redelivered copy may be sent alongside."
+                );
+            }
+        }
+    }
+
     /// Releases the claims of the deliveries given up at shutdown (see [`HeldClaims`]); the
     /// number released. Call once every delivery has finished or been dropped.
     pub async fn release_abandoned(&self) -> usize {
@@ -247,13 +272,13 @@ impl Deliverer {
         }
     }
 
-    /// Claims the attempt's key. A key held by another worker (or by a worker that died, whose
-    /// claim expires after the processing TTL) is waited for rather than nacked at once, so a
-    /// redelivery storm cannot exhaust the broker's delivery limit.
+    /// Claims the attempt's key. A key held by another worker (as long as its delivery runs,
+    /// renewing the claim, or the claim's TTL after that worker died) is waited for rather than
+    /// nacked at once, so a redelivery storm cannot exhaust the broker's delivery limit.
     async fn claim(&self, key: &str) -> Result<Claim, outpost_core::StoreError> {
         let deadline = tokio::time::Instant::now()
-            + self.idempotency.processing_ttl()
-            + Duration::from_secs(1);
+            + self.timeout.max(self.idempotency.processing_ttl())
+            + Duration::from_secs(10);
         loop {
             match self.idempotency.claim(key).await? {
                 Claim::Processing if tokio::time::Instant::now() < deadline => {

@@ -542,3 +542,57 @@ async fn a_delivery_given_up_at_shutdown_releases_its_claim() {
         Some(Claim::Processed)
     );
 }
+
+/// A delivery that runs longer than the claim's TTL keeps its claim: a copy of its task that
+/// arrives meanwhile (a redelivery) waits for it and is not sent alongside.
+#[tokio::test]
+async fn a_long_delivery_keeps_its_claim_past_the_ttl() {
+    let rx = Receiver::start().await;
+    rx.script([Reply::Hang(Duration::from_millis(3000))]);
+    let r = rig(allow_local(), 1024, Duration::from_secs(10)).await;
+    dest(&r, "h", &format!("{}/h", rx.base)).await;
+    let Rig { d, mut logs, .. } = r;
+    let d = Arc::new(Deliverer {
+        idempotency: Arc::new(MemoryIdempotency::new().with_processing_ttl(Duration::from_secs(1))),
+        ..d
+    });
+    let deliverymq = Arc::new(outpost_mq::MemoryQueue::new("deliverymq", 100));
+    let t = task("h", 1, true);
+    deliverymq
+        .publish(vec![serde_json::to_vec(&t).unwrap()])
+        .await
+        .unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let consumer = tokio::spawn(outpost_delivery::consumer::run(
+        deliverymq.clone(),
+        None,
+        d.clone(),
+        4,
+        Duration::from_secs(5),
+        outpost_core::health::Health::new(),
+        stop.clone(),
+    ));
+    rx.wait_for("/h", 1, Duration::from_secs(5)).await;
+    // Twice the TTL into the first delivery, a copy of the task.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        d.idempotency.state(&t.idempotency_key()).await.unwrap(),
+        Some(Claim::Processing)
+    );
+    assert_eq!(d.deliver_one(t.clone()).await, Outcome::Ack);
+    assert_eq!(rx.on("/h").len(), 1, "the copy was sent alongside");
+    let m = tokio::time::timeout(Duration::from_secs(5), logs.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(decode_items::<LogEntry>(&m.body).unwrap().len(), 1);
+    stop.cancel();
+    consumer.await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), logs.next())
+            .await
+            .is_err(),
+        "one attempt recorded"
+    );
+}

@@ -85,6 +85,9 @@ impl Idempotency for Counted {
         self.releases.fetch_add(1, Ordering::SeqCst);
         self.inner.release(key).await
     }
+    async fn renew(&self, keys: &[String]) -> Result<usize, outpost_core::StoreError> {
+        self.inner.renew(keys).await
+    }
 }
 
 /// A consumer and a retry monitor over in-memory queues, delivering to two receivers' paths

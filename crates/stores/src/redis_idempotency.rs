@@ -1,11 +1,25 @@
 //! [`Idempotency`] on Redis: `SET key processing NX EX 5`, then `SET key processed EX ttl`
-//! (keys `{dp}idempotency:<scope>:<key>` as upstream).
+//! (keys `{dp}idempotency:<scope>:<key>` as upstream); a claim held longer is renewed by a
+//! script that extends the keys still `processing`.
 
 use fred::prelude::*;
 use fred::types::{Expiration, SetOptions};
 use outpost_core::StoreError;
 use outpost_core::ports::idempotency::{Claim, Idempotency, PROCESSING_TTL};
 use std::time::Duration;
+
+/// KEYS: claims; ARGV[1]: their new TTL in milliseconds. Extends the keys still
+/// `processing` (a processed key keeps its own TTL, a free key stays free); how many.
+const RENEW: &str = r#"
+local n = 0
+for _, k in ipairs(KEYS) do
+  if redis.call('GET', k) == 'processing' then
+    redis.call('PEXPIRE', k, ARGV[1])
+    n = n + 1
+  end
+end
+return n
+"#;
 
 /// Idempotency keys of one scope (`publishmq` or `deliverymq`).
 #[derive(Clone)]
@@ -96,5 +110,22 @@ impl Idempotency for RedisIdempotency {
     async fn release(&self, key: &str) -> Result<(), StoreError> {
         let _: () = self.client.del(self.key(key)).await.map_err(be)?;
         Ok(())
+    }
+
+    async fn renew(&self, keys: &[String]) -> Result<usize, StoreError> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let ttl_ms = i64::try_from(self.processing_ttl.as_millis().max(1000)).unwrap_or(i64::MAX);
+        let renewed: i64 = self
+            .client
+            .eval(
+                RENEW,
+                keys.iter().map(|k| self.key(k)).collect::<Vec<_>>(),
+                vec![Value::from(ttl_ms)],
+            )
+            .await
+            .map_err(be)?;
+        Ok(usize::try_from(renewed).unwrap_or(0))
     }
 }

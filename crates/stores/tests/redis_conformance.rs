@@ -135,6 +135,9 @@ async fn redis_idempotency_and_scheduler_conform() {
     let dep = outpost_test_support::unique("pipe");
     let idem = outpost_stores::RedisIdempotency::new(client.clone(), Some(&dep), "publishmq");
     outpost_test_support::pipeline_suites::idempotency(&idem).await;
+    let short = outpost_stores::RedisIdempotency::new(client.clone(), Some(&dep), "deliverymq")
+        .with_processing_ttl(std::time::Duration::from_secs(1));
+    outpost_test_support::pipeline_suites::idempotency_renewal(&short).await;
     let sched = outpost_stores::RedisScheduler::new(client, Some(&dep));
     outpost_test_support::pipeline_suites::scheduler(&sched).await;
 }

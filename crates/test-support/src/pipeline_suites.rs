@@ -36,6 +36,41 @@ pub async fn idempotency(store: &dyn Idempotency) {
     );
 }
 
+/// Checks that renewing keeps a claim past its TTL and leaves other keys alone; `store`'s
+/// [`Idempotency::processing_ttl`] must be 1 s.
+pub async fn idempotency_renewal(store: &dyn Idempotency) {
+    assert_eq!(store.processing_ttl(), Duration::from_secs(1));
+    let held = crate::unique("held");
+    let dropped = crate::unique("dropped");
+    let done = crate::unique("done");
+    let free = crate::unique("free");
+    for k in [&held, &dropped, &done] {
+        assert_eq!(store.claim(k).await.unwrap(), Claim::Acquired);
+    }
+    store
+        .mark_processed(&done, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let keys = [held.clone(), done.clone(), free.clone()];
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(store.renew(&keys).await.unwrap(), 1, "only the held claim");
+    }
+    // 1.5 s after the claims: the renewed one holds, the other expired.
+    assert_eq!(store.claim(&held).await.unwrap(), Claim::Processing);
+    assert_eq!(store.claim(&dropped).await.unwrap(), Claim::Acquired);
+    assert_eq!(store.state(&done).await.unwrap(), Some(Claim::Processed));
+    assert_eq!(
+        store.state(&free).await.unwrap(),
+        None,
+        "renew creates nothing"
+    );
+    assert_eq!(store.renew(&[]).await.unwrap(), 0);
+    // Not renewed any more, it expires.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(store.claim(&held).await.unwrap(), Claim::Acquired);
+}
+
 /// Checks scheduling, replacement, claiming with visibility and completion.
 pub async fn scheduler(s: &dyn RetryScheduler) {
     let now = now_ms();
@@ -168,6 +203,11 @@ mod tests {
     #[tokio::test]
     async fn memory_ports_conform() {
         super::idempotency(&outpost_core::ports::MemoryIdempotency::new()).await;
+        super::idempotency_renewal(
+            &outpost_core::ports::MemoryIdempotency::new()
+                .with_processing_ttl(std::time::Duration::from_secs(1)),
+        )
+        .await;
         super::scheduler(&outpost_core::ports::MemoryScheduler::new()).await;
         super::alert_state(&outpost_core::ports::MemoryAlertState::new()).await;
     }

@@ -17,9 +17,10 @@ pub enum Claim {
     Processing,
 }
 
-/// How long a `processing` claim lives if its owner dies (upstream's 5 s; work that can take
-/// longer, such as a delivery with its timeout, must use a longer claim, see
-/// [`Idempotency::processing_ttl`]).
+/// How long a `processing` claim lives if its owner dies (upstream's 5 s). Work that can take
+/// longer, such as a delivery with its timeout, renews its claims while it runs
+/// ([`Idempotency::renew`]), so a claim outlives a dead owner by this at most and a live one
+/// never expires under it.
 pub const PROCESSING_TTL: Duration = Duration::from_secs(5);
 
 /// Idempotency keys.
@@ -37,6 +38,9 @@ pub trait Idempotency: Send + Sync + 'static {
     async fn mark_processed(&self, key: &str, ttl: Duration) -> Result<(), StoreError>;
     /// Frees `key` after a failed run.
     async fn release(&self, key: &str) -> Result<(), StoreError>;
+    /// Gives the keys of `keys` that are still `processing` another [`Self::processing_ttl`]
+    /// (processed and free keys are left as they are), in one round trip; how many it renewed.
+    async fn renew(&self, keys: &[String]) -> Result<usize, StoreError>;
 }
 
 /// In-memory idempotency keys (expired keys are dropped when read, and swept as the map
@@ -110,5 +114,18 @@ impl Idempotency for MemoryIdempotency {
     async fn release(&self, key: &str) -> Result<(), StoreError> {
         self.keys().remove(key);
         Ok(())
+    }
+
+    async fn renew(&self, keys: &[String]) -> Result<usize, StoreError> {
+        let now = Instant::now();
+        let mut m = self.keys();
+        let mut renewed = 0;
+        for key in keys {
+            if m.get(key, now) == Some(&false) {
+                m.insert(key, false, now + self.processing_ttl, now);
+                renewed += 1;
+            }
+        }
+        Ok(renewed)
     }
 }

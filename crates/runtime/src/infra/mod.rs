@@ -110,7 +110,7 @@ impl Infra {
                 tracing::warn!(
                     "No REDIS_* settings: tenants, destinations and retries are kept in memory and lost on exit."
                 );
-                stores::Stores::memory(cfg)
+                stores::Stores::memory()
             }
         };
         // The busy lane where it is provisioned (always in memory), unless turned off; without

@@ -24,13 +24,11 @@ pub(super) struct Stores {
 }
 
 impl Stores {
-    pub fn memory(cfg: &Config) -> Self {
+    pub fn memory() -> Self {
         Self {
             store: Arc::new(MemoryTenantStore::new()),
             publish_idempotency: Arc::new(MemoryIdempotency::new()),
-            delivery_idempotency: Arc::new(
-                MemoryIdempotency::new().with_processing_ttl(delivery_claim(cfg)),
-            ),
+            delivery_idempotency: Arc::new(MemoryIdempotency::new()),
             scheduler: Arc::new(MemoryScheduler::new()),
             alert_state: Arc::new(outpost_core::ports::MemoryAlertState::new()),
         }
@@ -193,11 +191,4 @@ async fn clickhouse(
         change => tracing::info!(?change, "ClickHouse log retention changed."),
     }
     Ok(store)
-}
-
-/// How long a delivery holds its attempt's idempotency claim: longer than any delivery can take
-/// (the send timeout plus recording the attempt), so a redelivered copy of the task is never
-/// sent while the first is still in flight. Upstream's fixed 5 s equals the default timeout.
-fn delivery_claim(cfg: &Config) -> std::time::Duration {
-    std::time::Duration::from_secs(cfg.delivery_timeout_secs + 10)
 }
