@@ -492,31 +492,12 @@ async fn a_delivery_given_up_at_shutdown_releases_its_claim() {
     dest(&r, "h", &format!("{}/h", rx.base)).await;
     let Rig { d, .. } = r;
     // A claim outlives the test unless released.
-    let d = Arc::new(Deliverer {
-        idempotency: Arc::new(
-            MemoryIdempotency::new().with_processing_ttl(Duration::from_secs(600)),
-        ),
-        ..d
-    });
-    let deliverymq = Arc::new(outpost_mq::MemoryQueue::new("deliverymq", 100));
+    let d = with_claim_ttl(d, Duration::from_secs(600));
     let t = task("h", 1, true);
-    deliverymq
-        .publish(vec![serde_json::to_vec(&t).unwrap()])
-        .await
-        .unwrap();
-    let consume = |stop: tokio_util::sync::CancellationToken| {
-        tokio::spawn(outpost_delivery::consumer::run(
-            deliverymq.clone(),
-            None,
-            d.clone(),
-            4,
-            Duration::from_millis(200),
-            outpost_core::health::Health::new(),
-            stop,
-        ))
-    };
+    let deliverymq = queued(&t).await;
+    let run = |stop| consume(&deliverymq, &d, Duration::from_millis(200), stop);
     let stop = tokio_util::sync::CancellationToken::new();
-    let first = consume(stop.clone());
+    let first = run(stop.clone());
     rx.wait_for("/h", 1, Duration::from_secs(5)).await;
     assert_eq!(
         d.idempotency.state(&t.idempotency_key()).await.unwrap(),
@@ -533,7 +514,7 @@ async fn a_delivery_given_up_at_shutdown_releases_its_claim() {
     );
     // The message came back; the next consumer sends it now (the receiver answers 200).
     let stop = tokio_util::sync::CancellationToken::new();
-    let second = consume(stop.clone());
+    let second = run(stop.clone());
     rx.wait_for("/h", 2, Duration::from_secs(5)).await;
     stop.cancel();
     second.await.unwrap();
@@ -552,26 +533,11 @@ async fn a_long_delivery_keeps_its_claim_past_the_ttl() {
     let r = rig(allow_local(), 1024, Duration::from_secs(10)).await;
     dest(&r, "h", &format!("{}/h", rx.base)).await;
     let Rig { d, mut logs, .. } = r;
-    let d = Arc::new(Deliverer {
-        idempotency: Arc::new(MemoryIdempotency::new().with_processing_ttl(Duration::from_secs(1))),
-        ..d
-    });
-    let deliverymq = Arc::new(outpost_mq::MemoryQueue::new("deliverymq", 100));
+    let d = with_claim_ttl(d, Duration::from_secs(1));
     let t = task("h", 1, true);
-    deliverymq
-        .publish(vec![serde_json::to_vec(&t).unwrap()])
-        .await
-        .unwrap();
+    let deliverymq = queued(&t).await;
     let stop = tokio_util::sync::CancellationToken::new();
-    let consumer = tokio::spawn(outpost_delivery::consumer::run(
-        deliverymq.clone(),
-        None,
-        d.clone(),
-        4,
-        Duration::from_secs(5),
-        outpost_core::health::Health::new(),
-        stop.clone(),
-    ));
+    let consumer = consume(&deliverymq, &d, Duration::from_secs(5), stop.clone());
     rx.wait_for("/h", 1, Duration::from_secs(5)).await;
     // Twice the TTL into the first delivery, a copy of the task.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -595,4 +561,39 @@ async fn a_long_delivery_keeps_its_claim_past_the_ttl() {
             .is_err(),
         "one attempt recorded"
     );
+}
+
+/// `d` with in-memory claims of `ttl`.
+fn with_claim_ttl(d: Deliverer, ttl: Duration) -> Arc<Deliverer> {
+    Arc::new(Deliverer {
+        idempotency: Arc::new(MemoryIdempotency::new().with_processing_ttl(ttl)),
+        ..d
+    })
+}
+
+/// An in-memory deliverymq holding `t`.
+async fn queued(t: &DeliveryTask) -> Arc<outpost_mq::MemoryQueue> {
+    let q = Arc::new(outpost_mq::MemoryQueue::new("deliverymq", 100));
+    q.publish(vec![serde_json::to_vec(t).unwrap()])
+        .await
+        .unwrap();
+    q
+}
+
+/// `d`'s deliverymq consumer over `queue` (4 slots, no busy lane) until `stop`.
+fn consume(
+    queue: &Arc<outpost_mq::MemoryQueue>,
+    d: &Arc<Deliverer>,
+    grace: Duration,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(outpost_delivery::consumer::run(
+        queue.clone(),
+        None,
+        d.clone(),
+        4,
+        grace,
+        outpost_core::health::Health::new(),
+        stop,
+    ))
 }
