@@ -60,28 +60,35 @@ pub struct Deliverer {
     pub held: HeldClaims,
 }
 
-/// The attempt keys a process has claimed and not yet settled. A delivery given up at
-/// shutdown (dropped when `SHUTDOWN_GRACE_SECONDS` runs out) leaves its key here, and
-/// [`Deliverer::release_abandoned`] releases it: the copy of its task that the broker hands
-/// to another process is then sent at once, not after the claim's processing TTL (the
-/// delivery timeout plus 10 s) has run out.
+/// The attempt keys a process has claimed and not yet settled, with how many of its
+/// deliveries hold each (two copies of a task in one process can both hold its key when the
+/// first one's claim lapsed). [`Deliverer::keep_claims`] renews them while they run. A
+/// delivery given up at shutdown (dropped when `SHUTDOWN_GRACE_SECONDS` runs out) leaves its
+/// key here, and [`Deliverer::release_abandoned`] releases it: the copy of its task that the
+/// broker hands to another process is then sent at once, not after the claim's TTL.
 #[derive(Debug, Default)]
-pub struct HeldClaims(std::sync::Mutex<std::collections::HashSet<String>>);
+pub struct HeldClaims(std::sync::Mutex<HashMap<String, u32>>);
 
 impl HeldClaims {
-    fn keys(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
-        // A panic while holding the lock leaves the set usable.
+    fn keys(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        // A panic while holding the lock leaves the map usable.
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn hold(&self, key: &str) {
-        self.keys().insert(key.to_string());
+        *self.keys().entry(key.to_string()).or_default() += 1;
     }
 
     fn settle(&self, key: &str) {
-        self.keys().remove(key);
+        let mut keys = self.keys();
+        if let Some(n) = keys.get_mut(key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                keys.remove(key);
+            }
+        }
     }
 
     /// The keys claimed and not settled.
@@ -95,11 +102,11 @@ impl HeldClaims {
     }
 
     fn take(&self) -> Vec<String> {
-        self.keys().drain().collect()
+        self.keys().drain().map(|(k, _)| k).collect()
     }
 
     fn snapshot(&self) -> Vec<String> {
-        self.keys().iter().cloned().collect()
+        self.keys().keys().cloned().collect()
     }
 }
 
@@ -471,5 +478,28 @@ impl Deliverer {
             }
         }
         Err(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HeldClaims;
+
+    #[test]
+    fn a_key_held_twice_stays_held_until_both_settle() {
+        let held = HeldClaims::default();
+        held.hold("k");
+        held.hold("k");
+        held.hold("j");
+        held.settle("k");
+        assert_eq!(held.len(), 2);
+        let mut keys = held.snapshot();
+        keys.sort();
+        assert_eq!(keys, ["j", "k"]);
+        held.settle("k");
+        held.settle("k");
+        assert_eq!(held.snapshot(), ["j"]);
+        assert_eq!(held.take(), ["j"]);
+        assert!(held.is_empty());
     }
 }
