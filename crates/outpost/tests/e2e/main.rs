@@ -18,5 +18,6 @@ mod pipeline;
 mod publishmq;
 mod scaling;
 mod split;
+mod split_claims;
 mod split_faults;
 mod split_sqs;

@@ -346,7 +346,7 @@ async fn sigterm_turns_unready_and_gives_up_after_the_grace_period() {
 
 /// Waits until the log (read through the api-service) holds `n` attempts for tenant `t`;
 /// returns the attempt ids.
-async fn logged_attempts(api: &Api, n: usize, within: Duration) -> Vec<String> {
+pub(crate) async fn logged_attempts(api: &Api, n: usize, within: Duration) -> Vec<String> {
     let deadline = std::time::Instant::now() + within;
     loop {
         let (st, body) = api
