@@ -5,6 +5,7 @@
 
 use crate::fairness::{Fairness, Slot};
 use crate::sender::{SendResult, Sender, Unsupported};
+use crate::tracked::{Deferred, HeldClaims};
 use outpost_core::destination::Destination;
 use outpost_core::event::{Attempt, AttemptStatus, DeliveryTask, LogEntryRef};
 use outpost_core::ids::IdGen;
@@ -58,56 +59,8 @@ pub struct Deliverer {
     pub wake: Arc<crate::retry_monitor::Wake>,
     /// The attempt keys this process has claimed and not yet settled.
     pub held: HeldClaims,
-}
-
-/// The attempt keys a process has claimed and not yet settled, with how many of its
-/// deliveries hold each (two copies of a task in one process can both hold its key when the
-/// first one's claim lapsed). [`Deliverer::keep_claims`] renews them while they run. A
-/// delivery given up at shutdown (dropped when `SHUTDOWN_GRACE_SECONDS` runs out) leaves its
-/// key here, and [`Deliverer::release_abandoned`] releases it: the copy of its task that the
-/// broker hands to another process is then sent at once, not after the claim's TTL.
-#[derive(Debug, Default)]
-pub struct HeldClaims(std::sync::Mutex<HashMap<String, u32>>);
-
-impl HeldClaims {
-    fn keys(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
-        // A panic while holding the lock leaves the map usable.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn hold(&self, key: &str) {
-        *self.keys().entry(key.to_string()).or_default() += 1;
-    }
-
-    fn settle(&self, key: &str) {
-        let mut keys = self.keys();
-        if let Some(n) = keys.get_mut(key) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                keys.remove(key);
-            }
-        }
-    }
-
-    /// The keys claimed and not settled.
-    pub fn len(&self) -> usize {
-        self.keys().len()
-    }
-
-    /// True when no claim is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn take(&self) -> Vec<String> {
-        self.keys().drain().map(|(k, _)| k).collect()
-    }
-
-    fn snapshot(&self) -> Vec<String> {
-        self.keys().keys().cloned().collect()
-    }
+    /// The tasks this process deferred while their destination was slow.
+    pub deferred: Deferred,
 }
 
 impl Deliverer {
@@ -165,11 +118,16 @@ impl Deliverer {
             return Outcome::Ack;
         }
         let key = task.idempotency_key();
-        let _slot = match self.slot_and_claim(&task, &key).await {
+        let slot_key = slot_key(&task);
+        let _slot = match self.slot_and_claim(&task, &slot_key, &key).await {
             Ok(slot) => slot,
             Err(outcome) => return outcome,
         };
+        let started = Instant::now();
         let outcome = self.attempt(&task, &dest).await;
+        if started.elapsed() < self.fairness.slow_after() {
+            self.bring_forward(&slot_key).await;
+        }
         let settled = match outcome {
             Ok(()) => self
                 .idempotency
@@ -240,9 +198,13 @@ impl Deliverer {
     /// its destination is saturated costs no claim and release (a copy delivered meanwhile is
     /// acked on its return, through its key). A key held by another worker is waited for
     /// without a slot: only the send counts towards a destination's slowness.
-    async fn slot_and_claim(&self, task: &DeliveryTask, key: &str) -> Result<Slot, Outcome> {
-        let slot_key = format!("{}/{}", task.event.tenant_id, task.destination_id);
-        let slot = match self.fairness.try_acquire(&slot_key, Instant::now()) {
+    async fn slot_and_claim(
+        &self,
+        task: &DeliveryTask,
+        slot_key: &str,
+        key: &str,
+    ) -> Result<Slot, Outcome> {
+        let slot = match self.fairness.try_acquire(slot_key, Instant::now()) {
             Ok(slot) => slot,
             Err(after) => return Err(self.defer(task, after).await),
         };
@@ -266,7 +228,7 @@ impl Deliverer {
                 return Err(Outcome::Nack);
             }
         }
-        match self.fairness.try_acquire(&slot_key, Instant::now()) {
+        match self.fairness.try_acquire(slot_key, Instant::now()) {
             Ok(slot) => Ok(slot),
             Err(after) => {
                 let deferred = self.defer(task, after).await;
@@ -296,6 +258,33 @@ impl Deliverer {
         }
     }
 
+    /// Brings the tasks this process deferred for `slot_key`'s destination forward to now: it
+    /// has just answered quickly, so they need not wait for the due times they got while it
+    /// was slow (up to a minute out).
+    async fn bring_forward(&self, slot_key: &str) {
+        let ids = self.deferred.take(slot_key);
+        if ids.is_empty() {
+            return;
+        }
+        let now = now_ms();
+        match self.scheduler.advance(&ids, now).await {
+            Ok(0) => {}
+            Ok(moved) => {
+                self.wake.scheduled(now);
+                tracing::info!(
+                    destination = slot_key,
+                    tasks = moved,
+                    "Destination answering quickly again; its deferred tasks are due now."
+                );
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                destination = slot_key,
+                "Cannot bring deferred tasks forward; they come back at their due times."
+            ),
+        }
+    }
+
     /// Puts `task` back on the retry schedule `after` from now without attempting it (its
     /// destination is saturated). `Nack` when the schedule cannot take it.
     pub async fn defer(&self, task: &DeliveryTask, after: Duration) -> Outcome {
@@ -320,6 +309,7 @@ impl Deliverer {
         };
         match scheduled {
             Ok(()) => {
+                self.deferred.add(&slot_key(task), id);
                 self.wake.scheduled(due);
                 tracing::debug!(
                     tenant_id = %task.event.tenant_id,
@@ -481,25 +471,7 @@ impl Deliverer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::HeldClaims;
-
-    #[test]
-    fn a_key_held_twice_stays_held_until_both_settle() {
-        let held = HeldClaims::default();
-        held.hold("k");
-        held.hold("k");
-        held.hold("j");
-        held.settle("k");
-        assert_eq!(held.len(), 2);
-        let mut keys = held.snapshot();
-        keys.sort();
-        assert_eq!(keys, ["j", "k"]);
-        held.settle("k");
-        held.settle("k");
-        assert_eq!(held.snapshot(), ["j"]);
-        assert_eq!(held.take(), ["j"]);
-        assert!(held.is_empty());
-    }
+/// The fairness and deferral key of `task`'s destination: `tenant/destination`.
+fn slot_key(task: &DeliveryTask) -> String {
+    format!("{}/{}", task.event.tenant_id, task.destination_id)
 }

@@ -69,6 +69,8 @@ pub const LOOK_AGAIN_MIN: Duration = Duration::from_millis(10);
 /// the process is busy, and no further: in `make bench`'s isolation case its 2,000 tasks were
 /// spread 8–10 minutes out during the 8 s others kept the process busy, and then trickled
 /// back at 3–6 a second while it could have taken 6 a second with the process otherwise idle.
+/// A destination that answers quickly again has its deferred tasks brought forward to then
+/// ([`crate::tracked::Deferred`]).
 pub const MAX_DEFER: Duration = Duration::from_secs(60);
 
 /// In-flight deliveries per destination.

@@ -8,6 +8,7 @@ pub mod fairness;
 pub mod retry_monitor;
 pub mod sender;
 pub mod ssrf;
+pub mod tracked;
 pub mod webhook;
 
 use anyhow::Context;
@@ -110,6 +111,7 @@ pub fn deliverer(cfg: &Config, infra: &Infra) -> anyhow::Result<Deliverer> {
         ),
         wake: Arc::default(),
         held: Default::default(),
+        deferred: Default::default(),
     })
 }
 

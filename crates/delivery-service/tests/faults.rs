@@ -68,6 +68,7 @@ async fn rig_with(
         fairness: outpost_delivery::fairness::Fairness::new(4, 16),
         wake: Arc::default(),
         held: Default::default(),
+        deferred: Default::default(),
     };
     let logs = logmq.subscribe(100).await.unwrap();
     let now = now_ms();
@@ -560,6 +561,61 @@ async fn a_long_delivery_keeps_its_claim_past_the_ttl() {
             .await
             .is_err(),
         "one attempt recorded"
+    );
+}
+
+/// Tasks deferred while their destination was slow come back as soon as it answers quickly
+/// again, not at the due times they got while it was slow (up to a minute out).
+#[tokio::test]
+async fn a_quick_answer_brings_the_destinations_deferred_tasks_forward() {
+    let rx = Receiver::start().await;
+    let r = rig(allow_local(), 1024, Duration::from_secs(5)).await;
+    dest(&r, "d", &format!("{}/d", rx.base)).await;
+    dest(&r, "other", &format!("{}/o", rx.base)).await;
+    let Rig { d, scheduler, .. } = r;
+    let with_event = |dest: &str, event: &str| {
+        let mut t = task(dest, 1, true);
+        t.event.id = event.into();
+        t
+    };
+    // Deferred a minute while the destinations were slow.
+    for (dest, event) in [("d", "e1"), ("d", "e2"), ("other", "e3")] {
+        assert_eq!(
+            d.defer(&with_event(dest, event), Duration::from_secs(60))
+                .await,
+            Outcome::Ack
+        );
+    }
+    assert_eq!(d.deferred.len(), 3);
+    let now = now_ms();
+    assert!(
+        scheduler
+            .claim_due(now, 10, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // d answers a delivery quickly: its two deferred tasks are due now, the other's are not.
+    assert_eq!(d.deliver_one(with_event("d", "e0")).await, Outcome::Ack);
+    let due = scheduler
+        .claim_due(now_ms(), 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let mut events: Vec<String> = due
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<DeliveryTask>(&r.payload)
+                .unwrap()
+                .event
+                .id
+        })
+        .collect();
+    events.sort();
+    assert_eq!(events, ["e1", "e2"]);
+    assert_eq!(
+        d.deferred.len(),
+        1,
+        "the other destination's deferral is still remembered"
     );
 }
 

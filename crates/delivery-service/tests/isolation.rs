@@ -152,6 +152,7 @@ impl Rig {
             fairness: Fairness::with_threshold(cap, concurrency, slow_after),
             wake: Arc::default(),
             held: Default::default(),
+            deferred: Default::default(),
         });
         let wake = deliverer.wake.clone();
         let shutdown = CancellationToken::new();

@@ -44,6 +44,21 @@ fn be(e: Error) -> StoreError {
     StoreError::backend(e)
 }
 
+/// KEYS[1]: the due set; ARGV[1]: the new due time (ms); ARGV[2..]: ids. Moves the ids due
+/// later than that to it; how many.
+const ADVANCE: &str = r#"
+local due = tonumber(ARGV[1])
+local n = 0
+for i = 2, #ARGV do
+  local at = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if at and tonumber(at) > due then
+    redis.call('ZADD', KEYS[1], 'XX', due, ARGV[i])
+    n = n + 1
+  end
+end
+return n
+"#;
+
 impl RedisScheduler {
     /// A scheduler for the deployment.
     pub fn new(client: Client, deployment_id: Option<&str>) -> Self {
@@ -142,6 +157,21 @@ impl RetryScheduler for RedisScheduler {
             .await
             .map_err(be)?;
         Ok(())
+    }
+
+    async fn advance(&self, ids: &[String], due: Timestamp) -> Result<usize, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut args = Vec::with_capacity(ids.len() + 1);
+        args.push(Value::from(due.timestamp_millis()));
+        args.extend(ids.iter().map(|id| Value::from(id.as_str())));
+        let moved: i64 = self
+            .client
+            .eval(ADVANCE, vec![self.due_key.clone()], args)
+            .await
+            .map_err(be)?;
+        Ok(usize::try_from(moved).unwrap_or(0))
     }
 
     async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {

@@ -138,6 +138,8 @@ async fn redis_idempotency_and_scheduler_conform() {
     let short = outpost_stores::RedisIdempotency::new(client.clone(), Some(&dep), "deliverymq")
         .with_processing_ttl(std::time::Duration::from_secs(1));
     outpost_test_support::pipeline_suites::idempotency_renewal(&short).await;
+    let fresh = outpost_stores::RedisScheduler::new(client.clone(), Some(&format!("{dep}-adv")));
+    outpost_test_support::pipeline_suites::scheduler_advance(&fresh).await;
     let sched = outpost_stores::RedisScheduler::new(client, Some(&dep));
     outpost_test_support::pipeline_suites::scheduler(&sched).await;
 }

@@ -71,6 +71,41 @@ pub async fn idempotency_renewal(store: &dyn Idempotency) {
     assert_eq!(store.claim(&held).await.unwrap(), Claim::Acquired);
 }
 
+/// Checks that advancing brings later entries forward and leaves the rest alone.
+pub async fn scheduler_advance(s: &dyn RetryScheduler) {
+    let now = now_ms();
+    let later = crate::unique("later");
+    let sooner = crate::unique("sooner");
+    let absent = crate::unique("absent");
+    s.schedule(&later, now + chrono::Duration::seconds(60), b"l".to_vec())
+        .await
+        .unwrap();
+    s.schedule(&sooner, now - chrono::Duration::seconds(5), b"s".to_vec())
+        .await
+        .unwrap();
+    let ids = [later.clone(), sooner.clone(), absent.clone()];
+    assert_eq!(
+        s.advance(&ids, now).await.unwrap(),
+        1,
+        "only the later entry"
+    );
+    assert_eq!(s.advance(&[], now).await.unwrap(), 0);
+    let due = s.claim_due(now, 10, Duration::from_secs(30)).await.unwrap();
+    let mut got: Vec<(String, Vec<u8>)> = due
+        .iter()
+        .map(|d| (d.id.clone(), d.payload.clone()))
+        .collect();
+    got.sort();
+    let mut want = vec![
+        (later.clone(), b"l".to_vec()),
+        (sooner.clone(), b"s".to_vec()),
+    ];
+    want.sort();
+    assert_eq!(got, want, "both due now, payloads kept, nothing created");
+    s.complete(&due).await.unwrap();
+    assert_eq!(s.next_due().await.unwrap(), None);
+}
+
 /// Checks scheduling, replacement, claiming with visibility and completion.
 pub async fn scheduler(s: &dyn RetryScheduler) {
     let now = now_ms();
@@ -203,6 +238,7 @@ mod tests {
     #[tokio::test]
     async fn memory_ports_conform() {
         super::idempotency(&outpost_core::ports::MemoryIdempotency::new()).await;
+        super::scheduler_advance(&outpost_core::ports::MemoryScheduler::new()).await;
         super::idempotency_renewal(
             &outpost_core::ports::MemoryIdempotency::new()
                 .with_processing_ttl(std::time::Duration::from_secs(1)),

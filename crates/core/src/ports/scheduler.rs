@@ -39,6 +39,9 @@ pub trait RetryScheduler: Send + Sync + 'static {
     async fn complete(&self, done: &[DueRetry]) -> Result<(), StoreError>;
     /// When the next entry becomes due, if any.
     async fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Brings the entries among `ids` that are due after `due` forward to it (absent ids and
+    /// earlier entries are left alone), in one round trip; how many moved.
+    async fn advance(&self, ids: &[String], due: Timestamp) -> Result<usize, StoreError>;
 }
 
 /// The retry schedule id of an (event, destination) pair.
@@ -130,6 +133,23 @@ impl RetryScheduler for MemoryScheduler {
             }
         }
         Ok(())
+    }
+
+    async fn advance(&self, ids: &[String], due: Timestamp) -> Result<usize, StoreError> {
+        let mut i = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let due_ms = due.timestamp_millis();
+        let mut moved = 0;
+        for id in ids {
+            let Some((at, payload)) = i.entries.get(id) else {
+                continue;
+            };
+            if *at > due_ms {
+                let payload = payload.clone();
+                Self::set(&mut i, id, due_ms, payload);
+                moved += 1;
+            }
+        }
+        Ok(moved)
     }
 
     async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
