@@ -229,6 +229,30 @@ fn http_put(base: &str, path: &str) {
 }
 
 /// Creates an empty database on the local PostgreSQL (`TEST_DATABASE_URL` names the server)
+/// `env` with `server` (host:port) in `var` replaced by `proxy`'s address; `var` must be set
+/// and name `server`.
+pub fn through_proxy(
+    env: &[(&'static str, String)],
+    var: &str,
+    server: &str,
+    proxy: &outpost_test_support::tcp_proxy::TcpProxy,
+) -> Vec<(&'static str, String)> {
+    let direct = env.iter().find(|(k, _)| *k == var).map(|(_, v)| v.as_str());
+    assert!(
+        direct.is_some_and(|v| v.contains(server)),
+        "{var}={direct:?}: expected {server}"
+    );
+    env.iter()
+        .map(|(k, v)| {
+            if *k == var {
+                (*k, v.replacen(server, &proxy.addr.to_string(), 1))
+            } else {
+                (*k, v.clone())
+            }
+        })
+        .collect()
+}
+
 /// and returns its URL.
 fn fresh_database(id: &str) -> String {
     let server = outpost_test_support::postgres_url();

@@ -2,7 +2,7 @@
 //! delivery, so a copy of the task handed to another service meanwhile is not sent alongside.
 
 use crate::api::Api;
-use crate::split::{internal_mq, split_env, start_service};
+use crate::split::{internal_mq, split_env, start_service, through_proxy};
 use crate::split_faults::logged_attempts;
 use outpost_test_support::receiver::{Receiver, Reply};
 use outpost_test_support::tcp_proxy::TcpProxy;
@@ -41,13 +41,7 @@ async fn a_copy_handed_to_another_service_during_a_long_delivery_is_not_sent() {
         .unwrap()
         .to_string();
     let proxy = TcpProxy::start(broker.parse().unwrap()).await;
-    let proxied: Vec<(&'static str, String)> = env
-        .iter()
-        .map(|(k, v)| match *k {
-            "RABBITMQ_SERVER_URL" => (*k, v.replacen(&broker, &proxy.addr.to_string(), 1)),
-            _ => (*k, v.clone()),
-        })
-        .collect();
+    let proxied = through_proxy(&env, "RABBITMQ_SERVER_URL", &broker, &proxy);
     let first = start_service(&proxied, "delivery").await;
     let api = Api::new(&api_srv.base);
     api.tenant("t").await;

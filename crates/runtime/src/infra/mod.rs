@@ -86,6 +86,11 @@ impl Infra {
     /// Connects what the configuration names. Separate service processes need shared
     /// infrastructure, so in api/delivery/log mode Redis and RabbitMQ are required.
     pub async fn connect(cfg: &Config) -> anyhow::Result<Self> {
+        // No internal queue configured: in-memory queues, shared by the services of this process.
+        let in_memory = cfg.sqs.is_none()
+            && cfg.servicebus.is_none()
+            && cfg.pubsub.is_none()
+            && cfg.rabbitmq_url.is_none();
         if cfg.service != outpost_config::Service::All {
             if cfg.redis.is_none() {
                 anyhow::bail!(
@@ -93,11 +98,7 @@ impl Infra {
                     cfg.service.as_str()
                 );
             }
-            if cfg.rabbitmq_url.is_none()
-                && cfg.sqs.is_none()
-                && cfg.servicebus.is_none()
-                && cfg.pubsub.is_none()
-            {
+            if in_memory {
                 anyhow::bail!(
                     "invalid configuration: RABBITMQ_SERVER_URL: SERVICE={} needs an internal queue shared with the other services; set RABBITMQ_SERVER_URL (or AWS_SQS_REGION, AZURE_SERVICEBUS_CONNECTION_STRING, GCP_PUBSUB_PROJECT)",
                     cfg.service.as_str()
@@ -115,10 +116,6 @@ impl Infra {
         };
         // The busy lane where it is provisioned (always in memory), unless turned off; without
         // provisioning only when set (its queue must then exist).
-        let in_memory = cfg.sqs.is_none()
-            && cfg.servicebus.is_none()
-            && cfg.pubsub.is_none()
-            && cfg.rabbitmq_url.is_none();
         let busy_rate = match cfg.delivery_busy_tenant_rate {
             None if cfg.mqs_auto_provision || in_memory => DEFAULT_BUSY_TENANT_RATE,
             None => 0,

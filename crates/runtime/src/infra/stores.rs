@@ -128,11 +128,7 @@ pub(super) async fn log_store(
                 .pending_count()
                 .await
                 .context("cannot read the migration state of PostgreSQL")?;
-            if pending > 0 {
-                anyhow::bail!(
-                    "PostgreSQL has {pending} pending migration(s): run `outpost migrate apply` (see `outpost migrate plan`) before starting"
-                );
-            }
+            refuse_pending("PostgreSQL", pending)?;
             return Ok((Arc::new(pg.clone()), Some(pg)));
         }
         if let Some(ch) = &cfg.clickhouse {
@@ -177,11 +173,7 @@ async fn clickhouse(
         .pending_count()
         .await
         .context("cannot read the migration state of ClickHouse")?;
-    if pending > 0 {
-        anyhow::bail!(
-            "ClickHouse has {pending} pending migration(s): run `outpost migrate apply` (see `outpost migrate plan`) before starting"
-        );
-    }
+    refuse_pending("ClickHouse", pending)?;
     match store
         .apply_retention(ch.retention_days)
         .await
@@ -191,4 +183,14 @@ async fn clickhouse(
         change => tracing::info!(?change, "ClickHouse log retention changed."),
     }
     Ok(store)
+}
+
+/// Refuses to start on a log store with `pending` migrations not applied.
+fn refuse_pending(store: &str, pending: usize) -> anyhow::Result<()> {
+    if pending > 0 {
+        anyhow::bail!(
+            "{store} has {pending} pending migration(s): run `outpost migrate apply` (see `outpost migrate plan`) before starting"
+        );
+    }
+    Ok(())
 }
