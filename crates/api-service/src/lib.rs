@@ -15,7 +15,7 @@ pub mod query;
 pub mod routes;
 pub mod state;
 
-pub use state::{ApiSettings, AppState, Pipeline};
+pub use state::{ApiSettings, AppState, Pipeline, Shared};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -80,7 +80,7 @@ pub fn build_state(cfg: &Config, infra: &Infra, health: Health) -> Result<AppSta
         metadata_path: cfg.destinations_metadata_path.clone(),
         hookdeck_api_url: cfg.hookdeck_api_url.clone(),
     })?;
-    Ok(AppState {
+    Ok(AppState::from(Shared {
         settings: Arc::new(ApiSettings {
             api_key: cfg.api_key.clone(),
             jwt_secret: cfg.api_jwt_secret.clone(),
@@ -101,7 +101,7 @@ pub fn build_state(cfg: &Config, infra: &Infra, health: Health) -> Result<AppSta
         },
         logs: infra.log_store.clone(),
         opevents: infra.operator_events.clone(),
-    })
+    }))
 }
 
 /// Serves the API on `listener` until `shutdown` is cancelled.

@@ -27,9 +27,27 @@ pub struct ApiSettings {
     pub portal: crate::portal::PortalSettings,
 }
 
-/// What every handler can reach.
+/// What every handler can reach: a handle on [`Shared`], cloned for each request by the router
+/// and its extractors (one reference count, not one per part).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl From<Shared> for AppState {
+    fn from(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of the API state.
+pub struct Shared {
     /// Settings.
     pub settings: Arc<ApiSettings>,
     /// Tenants and destinations.

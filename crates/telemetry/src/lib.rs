@@ -10,9 +10,11 @@ pub mod context;
 mod http_client;
 pub mod metrics;
 mod providers;
+mod span_fields;
 
 pub use context::{adopt, current};
 pub use providers::TelemetryError;
+pub use span_fields::JsonSpanFields;
 
 use outpost_config::OtelConfig;
 use std::sync::OnceLock;
@@ -37,6 +39,7 @@ pub fn init(level: &str, otel: &OtelConfig) -> Result<(), TelemetryError> {
         .json()
         .with_current_span(true)
         .with_span_list(false)
+        .fmt_fields(JsonSpanFields)
         .with_filter(fmt_filter);
     let traces = providers.tracer().map(|tracer| {
         tracing_opentelemetry::layer()

@@ -145,7 +145,7 @@ pub async fn spawn_with_lane(
         Store::Postgres => Arc::new(fresh_pg().await),
         _ => Arc::new(outpost_core::ports::MemoryLogStore::new()),
     };
-    let state = AppState {
+    let state = AppState::from(outpost_api::Shared {
         settings: Arc::new(settings),
         store,
         registry: Arc::new(Registry::new(&Settings::default()).unwrap()),
@@ -163,7 +163,7 @@ pub async fn spawn_with_lane(
         },
         logs: logs.clone(),
         opevents: outpost_opevents::Emitter::disabled(),
-    };
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(outpost_api::run(
