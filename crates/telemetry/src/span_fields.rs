@@ -2,8 +2,9 @@
 //! buffer when the span is made.
 //!
 //! `tracing_subscriber`'s own `JsonFields` first gathers a span's fields into a map of
-//! `serde_json` values (a string allocated for each) and then serialises the map; on the
-//! delivery span, made for every delivery, that was about 4 % of the embedded process's CPU.
+//! `serde_json` values (a string allocated for each) and then serialises the map. On the
+//! delivery span, made for every delivery, the layer's share fell from about 770 to 410 ns
+//! (`examples/span_cost.rs`), about 0.5 % of the embedded process's CPU per delivery.
 //! The JSON event formatter reads the object back only for the lines logged inside the span,
 //! and with `serde_json`'s sorted maps, so the lines come out the same.
 
@@ -22,10 +23,7 @@ pub struct JsonSpanFields;
 impl<'w> FormatFields<'w> for JsonSpanFields {
     fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
         writer.write_char('{')?;
-        let mut v = Visitor::new(&mut writer, true);
-        fields.record(&mut v);
-        v.result?;
-        writer.write_char('}')
+        close_object(writer, true, fields)
     }
 
     fn add_fields(
@@ -42,12 +40,16 @@ impl<'w> FormatFields<'w> for JsonSpanFields {
             return Err(fmt::Error);
         }
         let first = current.fields == "{";
-        let mut writer = current.as_writer();
-        let mut v = Visitor::new(&mut writer, first);
-        fields.record(&mut v);
-        v.result?;
-        writer.write_char('}')
+        close_object(current.as_writer(), first, fields)
     }
+}
+
+/// Writes `fields` into an open object (`first` when it holds none yet) and closes it.
+fn close_object<R: RecordFields>(mut writer: Writer<'_>, first: bool, fields: R) -> fmt::Result {
+    let mut v = Visitor::new(&mut writer, first);
+    fields.record(&mut v);
+    v.result?;
+    writer.write_char('}')
 }
 
 /// Writes each field as `"name":value`, separated by commas.
