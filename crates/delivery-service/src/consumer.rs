@@ -22,6 +22,13 @@
 //! messages and its tasks take a slot only when no main-lane task is waiting for one: a
 //! quiet tenant's task waits at most for one busy-lane task ahead of it, not for the busy
 //! lane's backlog, and the busy lane has every slot the main lane leaves.
+//!
+//! The tasks of a packed message become tasks of their own only as they can soon run: each
+//! lane has at most three times `DELIVERY_MAX_CONCURRENCY` of them started and unfinished
+//! (as many as the fresh and slow slots hold, and as many again waiting for a fresh one);
+//! the rest wait in their message, decoded. A started task holds its whole delivery's state
+//! (the request, the signature, the HTTP exchange), a few KiB: 128 messages of 32 tasks in
+//! hand would otherwise be 4,096 of them.
 
 use crate::deliver::{Deliverer, Outcome};
 use outpost_core::event::DeliveryTask;
@@ -31,7 +38,7 @@ use outpost_core::ports::{Queue, decode_items};
 use outpost_runtime::consume::{Consumer, Settle};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -132,21 +139,35 @@ async fn lane(
 /// Delivery slots: `fresh` for deliveries in flight for less than `slow_after`, `slow` (as
 /// many) for those past it. A busy-lane task queues for `busy_turn` (one at a time) before
 /// it queues for a fresh slot, so at most one of them is ahead of a main-lane task there.
+/// `started` bounds each lane's tasks started and unfinished (one budget per lane, so a
+/// main-lane task never queues for it behind the busy lane's backlog).
 struct Slots {
     fresh: Semaphore,
     slow: Semaphore,
     busy_turn: Semaphore,
+    started: [Arc<Semaphore>; 2],
     slow_after: Duration,
 }
 
 impl Slots {
     fn new(concurrency: usize, slow_after: Duration) -> Self {
+        let started = || Arc::new(Semaphore::new(concurrency.saturating_mul(3)));
         Self {
             fresh: Semaphore::new(concurrency),
             slow: Semaphore::new(concurrency),
             busy_turn: Semaphore::new(1),
+            started: [started(), started()],
             slow_after,
         }
+    }
+
+    /// Leave to start one more task of `lane`; `None` once the slots are closed.
+    async fn start(&self, lane: Lane) -> Option<OwnedSemaphorePermit> {
+        let budget = match lane {
+            Lane::Main => &self.started[0],
+            Lane::Busy => &self.started[1],
+        };
+        budget.clone().acquire_owned().await.ok()
     }
 
     /// A fresh slot for a task of `lane`; `None` once the slots are closed.
@@ -185,7 +206,8 @@ impl Slots {
 }
 
 /// Runs `tasks`, each with a delivery slot; true when every one may be acked. The tasks of a
-/// packed message run as tasks of their own (aborted if the message is given up).
+/// packed message run as tasks of their own (aborted if the message is given up), started
+/// as the lane's budget allows.
 async fn deliver_all(
     d: Arc<Deliverer>,
     slots: Arc<Slots>,
@@ -198,12 +220,20 @@ async fn deliver_all(
         return slots.deliver(&d, lane, task).await == Outcome::Ack;
     }
     let mut set = JoinSet::new();
+    let mut all_done = true;
     for task in tasks {
+        let Some(started) = slots.start(lane).await else {
+            all_done = false;
+            break;
+        };
         let d = d.clone();
         let slots = slots.clone();
-        set.spawn(async move { slots.deliver(&d, lane, task).await });
+        set.spawn(async move {
+            let outcome = slots.deliver(&d, lane, task).await;
+            drop(started);
+            outcome
+        });
     }
-    let mut all_done = true;
     while let Some(outcome) = set.join_next().await {
         all_done &= matches!(outcome, Ok(Outcome::Ack));
     }

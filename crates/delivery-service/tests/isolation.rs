@@ -386,3 +386,51 @@ async fn hung_deliveries_give_their_slots_to_the_healthy_destinations() {
     );
     rig.stop().await;
 }
+
+#[tokio::test]
+async fn a_packed_backlog_is_started_a_few_slots_at_a_time() {
+    const TASKS: usize = 240;
+    const CONCURRENCY: usize = 4;
+    // Each answer takes 10 ms: the backlog lasts 0.6 s with 4 slots.
+    let busy_rx = Receiver::start().await;
+    busy_rx.script(std::iter::repeat_n(
+        Reply::Hang(Duration::from_millis(10)),
+        TASKS,
+    ));
+    let other_rx = Receiver::start().await;
+    let mut rig = Rig::start(
+        &busy_rx,
+        &other_rx,
+        CONCURRENCY,
+        CONCURRENCY,
+        Duration::from_secs(10),
+    )
+    .await;
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    // Packed 30 to a message: the consumer holds 8 of them (twice its slots) at once, 240
+    // tasks it must not all start.
+    let tasks: Vec<Vec<u8>> = (0..TASKS).map(|n| task("slow", n)).collect();
+    let packed = tasks
+        .chunks(30)
+        .map(|c| pack_items(c.iter().map(Vec::as_slice)))
+        .collect();
+    rig.deliverymq.publish(packed).await.unwrap();
+    let mut peak = 0;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while busy_rx.on("/slow").len() < TASKS && Instant::now() < deadline {
+        peak = peak.max(metrics.num_alive_tasks().saturating_sub(before));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // Started tasks: at most 3 × 4 per lane, beside the 8 messages' own and the HTTP
+    // connections' tasks; all 240 would be started at once without the budget.
+    assert!(
+        peak <= 12 + 8 + 2 * CONCURRENCY + 8,
+        "{peak} tasks alive beyond the {before} from before"
+    );
+    assert!(peak >= 12, "the slots were used ({peak} tasks alive)");
+    let attempts = rig.attempts(TASKS).await;
+    assert_eq!(attempts.len(), TASKS, "every event has an attempt");
+    assert!(attempts.values().all(|a| a == &vec![1]), "{attempts:?}");
+    rig.stop().await;
+}
