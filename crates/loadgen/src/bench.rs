@@ -55,6 +55,24 @@ async fn redis_calls_since(
     Some(d)
 }
 
+/// RabbitMQ's received-message counter when the services run on RabbitMQ (split), else `None`.
+async fn rabbitmq_messages(svc: &services::Services) -> Option<Result<u64, String>> {
+    svc.infra.as_ref()?;
+    Some(infra::rabbitmq_messages_received().await)
+}
+
+/// Messages RabbitMQ received since `before`.
+async fn rabbitmq_messages_since(
+    svc: &services::Services,
+    before: &Option<Result<u64, String>>,
+) -> Option<Result<u64, String>> {
+    let now = rabbitmq_messages(svc).await?;
+    Some(match (before.clone()?, now) {
+        (Ok(b), Ok(n)) => Ok(n.saturating_sub(b)),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    })
+}
+
 /// Everything a run needs from outside.
 pub struct Ctx<'a> {
     /// Options.
@@ -265,6 +283,8 @@ async fn measure(
         Some(_) => infra::redis_command_calls(&args.backends.redis_addr).await,
         None => None,
     };
+    // Before the CPU snapshot: the command line is an Erlang VM of its own for half a second.
+    let rabbitmq_before = rabbitmq_messages(svc).await;
     let before = cpu_snap(&svc.pids);
     let t0 = Instant::now();
     let first_send = rec.now_us();
@@ -350,7 +370,12 @@ async fn measure(
             && rec.healthy.load(Ordering::Relaxed) >= healthy_expected
         {
             let (cpu, at) = (cpu_snap(&svc.pids), Instant::now());
-            healthy_end = Some((cpu, at, redis_calls_since(args, svc, &redis_before).await));
+            healthy_end = Some((
+                cpu,
+                at,
+                redis_calls_since(args, svc, &redis_before).await,
+                rabbitmq_messages_since(svc, &rabbitmq_before).await,
+            ));
         }
         if got >= expected && quiet_got() >= quiet_expected {
             break None;
@@ -372,7 +397,7 @@ async fn measure(
     };
     let done_at = Instant::now();
     // The CPU window: to the last delivery, or in the isolation case to the last healthy one.
-    let (after, cpu_end, redis_calls) = match healthy_end {
+    let (after, cpu_end, redis_calls, rabbitmq_messages) = match healthy_end {
         Some(end) => end,
         None => {
             let after = cpu_snap(&svc.pids);
@@ -380,6 +405,7 @@ async fn measure(
                 after,
                 done_at,
                 redis_calls_since(args, svc, &redis_before).await,
+                rabbitmq_messages_since(svc, &rabbitmq_before).await,
             )
         }
     };
@@ -515,6 +541,7 @@ async fn measure(
         quiet: quiet_row,
         incomplete,
         redis_calls,
+        rabbitmq_messages,
         killed: Vec::new(),
         kept_logs: Vec::new(),
     };

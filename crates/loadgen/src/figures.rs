@@ -142,6 +142,8 @@ pub struct Row {
     pub quiet: Option<QuietRow>,
     /// Redis calls per command over the window (split; machine-wide).
     pub redis_calls: Option<Vec<(String, u64)>>,
+    /// Messages RabbitMQ received over the window (split; machine-wide), or why not known.
+    pub rabbitmq_messages: Option<Result<u64, String>>,
     /// Why the wait ended early, if it did.
     pub incomplete: Option<String>,
     /// Service processes that needed SIGKILL.
@@ -257,6 +259,7 @@ pub(crate) fn sample_row(mode: Mode) -> Row {
         slow: None,
         quiet: None,
         redis_calls: None,
+        rabbitmq_messages: None,
         incomplete: None,
         killed: Vec::new(),
         kept_logs: Vec::new(),

@@ -168,6 +168,47 @@ pub async fn redis_command_calls(addr: &str) -> Option<BTreeMap<String, u64>> {
     Some(parse_commandstats(&text))
 }
 
+/// Messages RabbitMQ has received over AMQP 0.9.1 since it started (every client counts),
+/// from its global counters through `rabbitmqctl eval` (so on the broker's own machine only);
+/// `Err` says why not.
+pub async fn rabbitmq_messages_received() -> Result<u64, String> {
+    const EXPR: &str = "maps:get([{protocol,amqp091}], rabbit_global_counters:overview()).";
+    let run = tokio::process::Command::new("rabbitmqctl")
+        .args(["eval", EXPR])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = match tokio::time::timeout(std::time::Duration::from_secs(15), run).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => return Err(format!("rabbitmqctl: {e}")),
+        Err(_) => return Err("rabbitmqctl took over 15 s".into()),
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    parse_messages_received(&text).ok_or_else(|| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let why = err
+            .lines()
+            .chain(text.lines())
+            .find(|l| !l.trim().is_empty());
+        format!(
+            "rabbitmqctl eval ({}): {}",
+            out.status,
+            why.unwrap_or("no counter in its output")
+        )
+    })
+}
+
+/// The `messages_received_total => N` counter of `rabbit_global_counters:overview()`'s output.
+pub fn parse_messages_received(text: &str) -> Option<u64> {
+    let flat: String = text.split_whitespace().collect();
+    let at = flat.find("messages_received_total=>")? + "messages_received_total=>".len();
+    let digits: String = flat[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
 /// Parses `cmdstat_<name>:calls=<n>,...` lines.
 pub fn parse_commandstats(text: &str) -> BTreeMap<String, u64> {
     text.lines()
@@ -287,6 +328,23 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_rabbitmqs_received_counter() {
+        let out = "#{consumers => 0,messages_confirmed_total => 39327,\n        \
+                   messages_received_confirm_total => 39327,\n        \
+                   messages_received_total => 39328,messages_routed_total => 39328,\n        \
+                   publishers => -184}\n";
+        assert_eq!(parse_messages_received(out), Some(39328));
+        assert_eq!(
+            parse_messages_received("Error: unable to perform an operation"),
+            None
+        );
+        assert_eq!(
+            parse_messages_received("messages_received_total => x"),
+            None
+        );
+    }
 
     #[test]
     fn replaces_the_database() {

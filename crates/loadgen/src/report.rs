@@ -372,6 +372,25 @@ fn notes(rows: &[Row]) -> Vec<String> {
                     .join(", ")
             ));
         }
+        match &r.rabbitmq_messages {
+            Some(Ok(m)) if *m > 0 => {
+                let rmq = r
+                    .infra_cpu
+                    .iter()
+                    .find(|(k, _)| k == "rabbitmq")
+                    .map_or(0.0, |(_, c)| *c);
+                n.push(format!(
+                    "{label}: RabbitMQ received {m} messages (task and log messages together): {:.1} deliveries a message, {:.2} ms of its CPU a message",
+                    r.delivered as f64 / *m as f64,
+                    rmq * 1e3 / *m as f64
+                ));
+            }
+            Some(Ok(_)) => n.push(format!("{label}: RabbitMQ received no message")),
+            Some(Err(e)) => n.push(format!(
+                "{label}: RabbitMQ's message count is not known: {e}"
+            )),
+            None => {}
+        }
         if let Some((got, want, lag)) = r.logged {
             n.push(match lag {
                 Some(l) => format!(
