@@ -26,9 +26,12 @@
 //! The tasks of a packed message become tasks of their own only as they can soon run: each
 //! lane has at most three times `DELIVERY_MAX_CONCURRENCY` of them started and unfinished
 //! (as many as the fresh and slow slots hold, and as many again waiting for a fresh one);
-//! the rest wait in their message, decoded. A started task holds its whole delivery's state
-//! (the request, the signature, the HTTP exchange), a few KiB: 128 messages of 32 tasks in
-//! hand would otherwise be 4,096 of them.
+//! the rest wait in their message as JSON text, decoded when they start. A started task holds
+//! its whole delivery's state (the request, the signature, the HTTP exchange), a few KiB, and
+//! a decoded task its strings one allocation each (in a fan-out, each carries every matched
+//! destination's id): 128 messages of 32 tasks in hand would otherwise be 4,096 of them.
+//! A task that does not decode fails its message (nacked, dead-lettered after its
+//! redeliveries) without holding back the others.
 
 use crate::deliver::{Deliverer, Outcome};
 use outpost_core::event::DeliveryTask;
@@ -36,6 +39,7 @@ use outpost_core::health::Health;
 use outpost_core::lanes::Lane;
 use outpost_core::ports::{Queue, decode_items};
 use outpost_runtime::consume::{Consumer, Settle};
+use serde_json::value::RawValue;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
@@ -119,13 +123,15 @@ async fn lane(
         let d = deliverer.clone();
         let slots = slots.clone();
         async move {
-            let tasks = match decode_items::<DeliveryTask>(&body) {
+            // Split into the tasks' JSON texts, each decoded when it starts.
+            let tasks = match decode_items::<Box<RawValue>>(&body) {
                 Ok(tasks) => tasks,
                 Err(e) => {
                     tracing::error!(error = %e, "Undecodable delivery task.");
                     return Settle::Nack;
                 }
             };
+            drop(body);
             if deliver_all(d, slots, lane, tasks).await {
                 Settle::Ack
             } else {
@@ -212,20 +218,30 @@ async fn deliver_all(
     d: Arc<Deliverer>,
     slots: Arc<Slots>,
     lane: Lane,
-    mut tasks: Vec<DeliveryTask>,
+    mut tasks: Vec<Box<RawValue>>,
 ) -> bool {
     if tasks.len() == 1
         && let Some(task) = tasks.pop()
     {
-        return slots.deliver(&d, lane, task).await == Outcome::Ack;
+        return match decode(&task) {
+            Some(task) => slots.deliver(&d, lane, task).await == Outcome::Ack,
+            None => false,
+        };
     }
     let mut set = JoinSet::new();
     let mut all_done = true;
-    for task in tasks {
+    for raw in tasks {
         let Some(started) = slots.start(lane).await else {
             all_done = false;
             break;
         };
+        // A task that does not decode keeps the message from being acked (it is
+        // dead-lettered after its redeliveries); the others go on.
+        let Some(task) = decode(&raw) else {
+            all_done = false;
+            continue;
+        };
+        drop(raw);
         let d = d.clone();
         let slots = slots.clone();
         set.spawn(async move {
@@ -238,4 +254,11 @@ async fn deliver_all(
         all_done &= matches!(outcome, Ok(Outcome::Ack));
     }
     all_done
+}
+
+/// One task of a message, decoded; `None` (logged) if it does not decode.
+fn decode(raw: &RawValue) -> Option<DeliveryTask> {
+    serde_json::from_str(raw.get())
+        .inspect_err(|e| tracing::error!(error = %e, "Undecodable delivery task."))
+        .ok()
 }

@@ -434,3 +434,28 @@ async fn a_packed_backlog_is_started_a_few_slots_at_a_time() {
     assert!(attempts.values().all(|a| a == &vec![1]), "{attempts:?}");
     rig.stop().await;
 }
+
+#[tokio::test]
+async fn a_task_that_does_not_decode_fails_its_message_but_not_the_others() {
+    let rx = Receiver::start().await;
+    let other_rx = Receiver::start().await;
+    let mut rig = Rig::start(&rx, &other_rx, 4, 4, Duration::from_secs(10)).await;
+    let good = [task("slow", 0), task("slow", 1)];
+    let bad = br#"{"version":1,"event":{"id":"broken"},"destination_id":"slow"}"#.to_vec();
+    let packed = pack_items([good[0].as_slice(), bad.as_slice(), good[1].as_slice()].into_iter());
+    rig.deliverymq.publish(vec![packed]).await.unwrap();
+    // The good tasks are delivered once each, the redeliveries of their message skipping them
+    // (their idempotency keys), and the message is redelivered until it is dead-lettered.
+    let attempts = rig.attempts(2).await;
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert!(attempts.values().all(|a| a == &vec![1]), "{attempts:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rx.on("/slow").len(), 2, "each good task delivered once");
+    // Not acked: redelivered, its good tasks looked up again (and skipped).
+    let claims = rig.keys.claims.load(Ordering::SeqCst);
+    assert!(
+        claims > 2,
+        "the message was not redelivered ({claims} claims)"
+    );
+    rig.stop().await;
+}
