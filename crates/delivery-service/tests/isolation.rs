@@ -57,6 +57,15 @@ fn task(dest: &str, n: usize) -> Vec<u8> {
     .unwrap()
 }
 
+/// `n` tasks to `dest`, packed 30 to a message as the api packs them.
+fn packed_30(dest: &str, n: usize) -> Vec<Vec<u8>> {
+    let tasks: Vec<Vec<u8>> = (0..n).map(|i| task(dest, i)).collect();
+    tasks
+        .chunks(30)
+        .map(|c| pack_items(c.iter().map(Vec::as_slice)))
+        .collect()
+}
+
 /// Idempotency keys that count claims and releases.
 #[derive(Default)]
 struct Counted {
@@ -226,12 +235,7 @@ async fn a_quiet_tenants_tasks_go_before_the_busy_lanes_backlog() {
     let mut rig = Rig::start(&busy_rx, &quiet_rx, 4, 4, Duration::from_secs(10)).await;
     // Packed 30 to a message, as the api packs them: the consumer holds the whole backlog,
     // its tasks waiting for slots in the process.
-    let tasks: Vec<Vec<u8>> = (0..BACKLOG).map(|n| task("slow", n)).collect();
-    let packed = tasks
-        .chunks(30)
-        .map(|c| pack_items(c.iter().map(Vec::as_slice)))
-        .collect();
-    rig.busy.publish(packed).await.unwrap();
+    rig.busy.publish(packed_30("slow", BACKLOG)).await.unwrap();
     busy_rx.wait_for("/slow", 4, Duration::from_secs(5)).await;
 
     // Main-lane tasks wait for at most one busy-lane task ahead of them, not the backlog in
@@ -410,12 +414,10 @@ async fn a_packed_backlog_is_started_a_few_slots_at_a_time() {
     let before = metrics.num_alive_tasks();
     // Packed 30 to a message: the consumer holds 8 of them (twice its slots) at once, 240
     // tasks it must not all start.
-    let tasks: Vec<Vec<u8>> = (0..TASKS).map(|n| task("slow", n)).collect();
-    let packed = tasks
-        .chunks(30)
-        .map(|c| pack_items(c.iter().map(Vec::as_slice)))
-        .collect();
-    rig.deliverymq.publish(packed).await.unwrap();
+    rig.deliverymq
+        .publish(packed_30("slow", TASKS))
+        .await
+        .unwrap();
     let mut peak = 0;
     let deadline = Instant::now() + Duration::from_secs(10);
     while busy_rx.on("/slow").len() < TASKS && Instant::now() < deadline {
