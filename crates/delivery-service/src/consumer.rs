@@ -127,7 +127,7 @@ async fn lane(
             let tasks = match decode_items::<Box<RawValue>>(&body) {
                 Ok(tasks) => tasks,
                 Err(e) => {
-                    tracing::error!(error = %e, "Undecodable delivery task.");
+                    tracing::error!(error = %e, "Undecodable deliverymq message: not a task or a list of tasks.");
                     return Settle::Nack;
                 }
             };
@@ -145,13 +145,14 @@ async fn lane(
 /// Delivery slots: `fresh` for deliveries in flight for less than `slow_after`, `slow` (as
 /// many) for those past it. A busy-lane task queues for `busy_turn` (one at a time) before
 /// it queues for a fresh slot, so at most one of them is ahead of a main-lane task there.
-/// `started` bounds each lane's tasks started and unfinished (one budget per lane, so a
-/// main-lane task never queues for it behind the busy lane's backlog).
+/// `started_main` and `started_busy` bound each lane's tasks started and unfinished (one
+/// budget per lane, so a main-lane task never queues for it behind the busy lane's backlog).
 struct Slots {
     fresh: Semaphore,
     slow: Semaphore,
     busy_turn: Semaphore,
-    started: [Arc<Semaphore>; 2],
+    started_main: Arc<Semaphore>,
+    started_busy: Arc<Semaphore>,
     slow_after: Duration,
 }
 
@@ -162,7 +163,8 @@ impl Slots {
             fresh: Semaphore::new(concurrency),
             slow: Semaphore::new(concurrency),
             busy_turn: Semaphore::new(1),
-            started: [started(), started()],
+            started_main: started(),
+            started_busy: started(),
             slow_after,
         }
     }
@@ -170,8 +172,8 @@ impl Slots {
     /// Leave to start one more task of `lane`; `None` once the slots are closed.
     async fn start(&self, lane: Lane) -> Option<OwnedSemaphorePermit> {
         let budget = match lane {
-            Lane::Main => &self.started[0],
-            Lane::Busy => &self.started[1],
+            Lane::Main => &self.started_main,
+            Lane::Busy => &self.started_busy,
         };
         budget.clone().acquire_owned().await.ok()
     }
@@ -259,6 +261,8 @@ async fn deliver_all(
 /// One task of a message, decoded; `None` (logged) if it does not decode.
 fn decode(raw: &RawValue) -> Option<DeliveryTask> {
     serde_json::from_str(raw.get())
-        .inspect_err(|e| tracing::error!(error = %e, "Undecodable delivery task."))
+        .inspect_err(
+            |e| tracing::error!(error = %e, "Undecodable delivery task in a deliverymq message."),
+        )
         .ok()
 }

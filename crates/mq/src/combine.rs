@@ -6,7 +6,7 @@
 //! At most `in_flight` broker publishes run at once; bodies that arrive while they are all
 //! busy wait and leave together in the next one. Under light load every publish goes out at
 //! once, alone, in upstream's one-object shape; under heavy load the batches grow by
-//! themselves. With a `linger` (logmq on RabbitMQ), a round that follows a shared one (the
+//! themselves. With a `linger` (the queues on RabbitMQ), a round that follows a shared one (the
 //! queue is under load) and holds less than a full message waits that long for more bodies
 //! first: a broker that confirms within a millisecond otherwise ships many small messages.
 //! Every caller still returns only once its own bodies are confirmed, and gets the error of

@@ -6,7 +6,7 @@
 mod queues;
 mod stores;
 
-pub use queues::{MEMORY_QUEUE_CAPACITY, RABBITMQ_LOG_LINGER};
+pub use queues::{MEMORY_QUEUE_CAPACITY, RABBITMQ_LINGER};
 pub use stores::clickhouse_settings;
 
 use outpost_config::Config;
@@ -124,6 +124,7 @@ impl Infra {
         let queues = queues::connect(cfg, queues::Wanted::of(cfg.service, busy_rate > 0)).await?;
         let limits = outpost_mq::CombineLimits {
             in_flight: queues.in_flight,
+            linger: queues.linger,
             ..outpost_mq::CombineLimits::DELIVERY
         };
         let combining = |q: Arc<dyn Queue>| -> Arc<dyn Queue> {
@@ -141,7 +142,7 @@ impl Infra {
         });
         let log_limits = outpost_mq::CombineLimits {
             in_flight: queues.in_flight,
-            linger: queues.log_linger,
+            linger: queues.linger,
             ..outpost_mq::CombineLimits::LOG
         };
         let logmq = queues

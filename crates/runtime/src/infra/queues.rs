@@ -12,9 +12,9 @@ use std::time::Duration;
 /// Capacity of each in-memory queue (publishers wait when it is full).
 pub const MEMORY_QUEUE_CAPACITY: usize = 100_000;
 
-/// How long a logmq round on RabbitMQ waits for more log entries when the previous round
-/// was shared (see [`outpost_mq::CombineLimits::linger`]).
-pub const RABBITMQ_LOG_LINGER: Duration = Duration::from_micros(250);
+/// How long a publish round on RabbitMQ (deliverymq, its busy lane, logmq) waits for more
+/// bodies when the previous round was shared (see [`outpost_mq::CombineLimits::linger`]).
+pub const RABBITMQ_LINGER: Duration = Duration::from_micros(250);
 
 /// Which internal queues a process uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,8 +51,8 @@ pub(super) struct Queues {
     pub log: Option<Arc<dyn Queue>>,
     /// Combined publishes in flight at once per queue.
     pub in_flight: usize,
-    /// How long a logmq round waits for more entries after a shared one.
-    pub log_linger: Duration,
+    /// How long a round waits for more bodies after a shared one.
+    pub linger: Duration,
 }
 
 /// Connects the queues `wanted` names on the backend the configuration picks.
@@ -78,13 +78,15 @@ pub(super) async fn connect(cfg: &Config, wanted: Wanted) -> anyhow::Result<Queu
             in_flight: cloud,
             ..pubsub_queues(cfg, pubsub, wanted).await?
         },
-        // logmq on RabbitMQ confirms so fast that, under load, a round carried 17 log entries
-        // on average (`make bench`, case B): waiting [`RABBITMQ_LOG_LINGER`] for more when
-        // the previous round was shared packs about 48, and RabbitMQ's CPU per delivery drops
-        // by a fifth to a third. Only the ack of the delivered task waits, not the delivery.
+        // RabbitMQ confirms so fast that, under load, a logmq round carried 17 log entries on
+        // average (`make bench`, case B) and a deliverymq round in case A about 10 tasks:
+        // waiting [`RABBITMQ_LINGER`] for more when the previous round was shared packs about
+        // 48 log entries (RabbitMQ's CPU per delivery a fifth to a third lower in case B) and
+        // a fifth fewer messages in case A. Only the ack of the delivered task (logmq) or the
+        // publish answer of a loaded api (deliverymq) waits; an idle queue publishes at once.
         (None, None, None, Some(url)) => Queues {
             in_flight: 1,
-            log_linger: RABBITMQ_LOG_LINGER,
+            linger: RABBITMQ_LINGER,
             ..rabbitmq_queues(cfg, url, wanted).await?
         },
         (None, None, None, None) => {
@@ -98,7 +100,7 @@ pub(super) async fn connect(cfg: &Config, wanted: Wanted) -> anyhow::Result<Queu
                 busy: memory(wanted.busy, "deliverymq-busy"),
                 log: memory(wanted.log, "logmq"),
                 in_flight: cloud,
-                log_linger: Duration::ZERO,
+                linger: Duration::ZERO,
             }
         }
     };
