@@ -9,6 +9,7 @@ pub mod redis_alert_state;
 pub mod redis_client;
 pub mod redis_idempotency;
 pub mod redis_scheduler;
+mod redis_set_batch;
 mod redis_tenant_codec;
 pub mod redis_tenant_store;
 

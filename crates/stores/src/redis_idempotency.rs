@@ -1,9 +1,10 @@
 //! [`Idempotency`] on Redis: `SET key processing NX EX 5`, then `SET key processed EX ttl`
 //! (keys `{dp}idempotency:<scope>:<key>` as upstream); a claim held longer is renewed by a
-//! script that extends the keys still `processing`.
+//! script that extends the keys still `processing`. The claims and settlements issued at the
+//! same time go to Redis together ([`crate::redis_set_batch`]).
 
+use crate::redis_set_batch::SetBatcher;
 use fred::prelude::*;
-use fred::types::{Expiration, SetOptions};
 use outpost_core::StoreError;
 use outpost_core::ports::idempotency::{Claim, Idempotency, PROCESSING_TTL};
 use std::time::Duration;
@@ -25,6 +26,7 @@ return n
 #[derive(Clone)]
 pub struct RedisIdempotency {
     client: Client,
+    sets: SetBatcher,
     prefix: String,
     processing_ttl: Duration,
 }
@@ -34,6 +36,7 @@ impl RedisIdempotency {
     pub fn new(client: Client, deployment_id: Option<&str>, scope: &str) -> Self {
         let dp = deployment_id.map(|d| format!("{d}:")).unwrap_or_default();
         Self {
+            sets: SetBatcher::new(client.clone()),
             client,
             prefix: format!("{dp}idempotency:{scope}:"),
             processing_ttl: PROCESSING_TTL,
@@ -70,18 +73,13 @@ impl Idempotency for RedisIdempotency {
     }
 
     async fn claim(&self, key: &str) -> Result<Claim, StoreError> {
-        let set: Option<String> = self
-            .client
-            .set(
-                self.key(key),
-                "processing",
-                Some(Expiration::EX(self.processing_ttl.as_secs().max(1) as i64)),
-                Some(SetOptions::NX),
-                false,
-            )
+        let ttl = self.processing_ttl.as_secs().max(1) as i64;
+        let set = self
+            .sets
+            .set(self.key(key), "processing", ttl, true)
             .await
             .map_err(be)?;
-        if set.is_some() {
+        if set {
             return Ok(Claim::Acquired);
         }
         Ok(self.state(key).await?.unwrap_or(Claim::Processing))
@@ -93,13 +91,11 @@ impl Idempotency for RedisIdempotency {
     }
 
     async fn mark_processed(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
-        let _: () = self
-            .client
+        self.sets
             .set(
                 self.key(key),
                 "processed",
-                Some(Expiration::EX(ttl.as_secs().max(1) as i64)),
-                None,
+                ttl.as_secs().max(1) as i64,
                 false,
             )
             .await
