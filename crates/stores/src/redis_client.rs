@@ -17,6 +17,20 @@ pub struct RedisSettings {
     pub database: u8,
 }
 
+impl RedisSettings {
+    /// Database 0 at `addr` (`host:port`) without credentials; `None` if `addr` is not that.
+    pub fn at(addr: &str) -> Option<Self> {
+        let (host, port) = addr.rsplit_once(':')?;
+        Some(Self {
+            host: host.into(),
+            port: port.parse().ok()?,
+            username: None,
+            password: None,
+            database: 0,
+        })
+    }
+}
+
 /// Connects a client and waits until it is ready (fails fast when Redis is unreachable).
 pub async fn connect(s: &RedisSettings) -> Result<Client, Error> {
     let mut config = Config::from_url(&format!("redis://{}:{}/{}", s.host, s.port, s.database))?;
@@ -31,4 +45,21 @@ pub async fn connect(s: &RedisSettings) -> Result<Client, Error> {
         .build()?;
     client.init().await?;
     Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RedisSettings;
+
+    #[test]
+    fn settings_at_an_address_take_its_host_and_port() {
+        let s = RedisSettings::at("127.0.0.1:6380").unwrap();
+        assert_eq!(
+            (s.host.as_str(), s.port, s.database),
+            ("127.0.0.1", 6380, 0)
+        );
+        assert!(s.username.is_none() && s.password.is_none());
+        assert!(RedisSettings::at("localhost").is_none());
+        assert!(RedisSettings::at("localhost:redis").is_none());
+    }
 }

@@ -157,23 +157,13 @@ mod tests {
     use super::*;
     use crate::{RedisSettings, connect};
 
-    fn settings() -> RedisSettings {
-        let addr = outpost_test_support::redis_addr();
-        let (host, port) = addr.rsplit_once(':').expect("TEST_REDIS_ADDR is host:port");
-        RedisSettings {
-            host: host.into(),
-            port: port.parse().expect("port"),
-            username: None,
-            password: None,
-            database: 0,
-        }
-    }
-
     /// Fifty `SET`s issued together are one or two Redis calls, and each caller gets its own
     /// answer: every distinct key is set, one of ten `NX` claims of a shared key wins.
     #[tokio::test(flavor = "current_thread")]
     async fn waiting_sets_leave_together_and_keep_their_own_answers() {
-        let client = connect(&settings()).await.unwrap();
+        let settings = RedisSettings::at(&outpost_test_support::redis_addr())
+            .expect("TEST_REDIS_ADDR is host:port");
+        let client = connect(&settings).await.unwrap();
         let prefix = outpost_test_support::unique("setbatch");
         let sets = SetBatcher::new(client.clone());
         let mut calls = tokio::task::JoinSet::new();

@@ -4,13 +4,5 @@ use outpost_stores::RedisSettings;
 
 /// The Redis at `TEST_REDIS_ADDR` (default the local one), database 0, no credentials.
 pub fn settings() -> RedisSettings {
-    let addr = outpost_test_support::redis_addr();
-    let (host, port) = addr.rsplit_once(':').expect("TEST_REDIS_ADDR is host:port");
-    RedisSettings {
-        host: host.into(),
-        port: port.parse().expect("port"),
-        username: None,
-        password: None,
-        database: 0,
-    }
+    RedisSettings::at(&outpost_test_support::redis_addr()).expect("TEST_REDIS_ADDR is host:port")
 }
