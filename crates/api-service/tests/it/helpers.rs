@@ -108,17 +108,11 @@ pub async fn spawn_with_lane(
     let store: Arc<dyn TenantStore> = match which {
         Store::Memory | Store::Postgres => Arc::new(MemoryTenantStore::new()),
         Store::Redis => {
-            let addr = outpost_test_support::redis_addr();
-            let (host, port) = addr.rsplit_once(':').unwrap();
-            let client = outpost_stores::connect(&outpost_stores::RedisSettings {
-                host: host.into(),
-                port: port.parse().unwrap(),
-                username: None,
-                password: None,
-                database: 0,
-            })
-            .await
-            .expect("Redis at TEST_REDIS_ADDR (default 127.0.0.1:6379)");
+            let settings = outpost_stores::RedisSettings::at(&outpost_test_support::redis_addr())
+                .expect("TEST_REDIS_ADDR is host:port");
+            let client = outpost_stores::connect(&settings)
+                .await
+                .expect("Redis at TEST_REDIS_ADDR (default 127.0.0.1:6379)");
             let dep = outpost_test_support::unique("api");
             Arc::new(outpost_stores::RedisTenantStore::new(
                 client,
