@@ -93,13 +93,11 @@ impl From<outpost_destinations::DestError> for ApiError {
 }
 
 /// A JSON response with the right content type.
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(e) => ApiError::Internal(Box::new(e)).into_response(),
+    }
 }
 
 fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -120,11 +120,58 @@ impl DestinationSummary {
     /// Whether an event with `topic` and filter document `doc` goes to this destination:
     /// enabled, subscribed to the topic, and passing its filter.
     pub fn matches(&self, topic: &str, doc: &serde_json::Value) -> bool {
+        self.matches_with(topic, || doc)
+    }
+
+    /// [`Self::matches`] with the event's filter document built only if this destination has
+    /// a filter to evaluate (most have none, and building it parses the event's data).
+    pub fn matches_event(&self, topic: &str, doc: &crate::event::FilterDoc<'_>) -> bool {
+        self.matches_with(topic, || doc.get())
+    }
+
+    fn matches_with<'d>(&self, topic: &str, doc: impl FnOnce() -> &'d serde_json::Value) -> bool {
         !self.disabled
             && crate::topic::matches_topic(&self.topics, topic)
             && self
                 .filter
                 .as_ref()
-                .is_none_or(|f| crate::filter::matches(f, doc))
+                .is_none_or(|f| crate::filter::matches(f, doc()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, FilterDoc};
+
+    fn summary(filter: Option<serde_json::Value>) -> DestinationSummary {
+        DestinationSummary {
+            id: "d".into(),
+            kind: "webhook".into(),
+            topics: vec!["*".into()],
+            filter,
+            disabled: false,
+        }
+    }
+
+    #[test]
+    fn the_filter_document_is_built_only_for_a_destination_with_a_filter() {
+        let json = r#"{"id":"e1","tenant_id":"t","topic":"a","eligible_for_retry":true,"time":"2024-01-01T00:00:00Z","metadata":{},"data":{"amount":10}}"#;
+        let e: Event = serde_json::from_str(json).unwrap();
+        let doc = FilterDoc::new(&e);
+        assert!(summary(None).matches_event("a", &doc));
+        assert!(!doc.is_built(), "no filter, no document");
+        let over = summary(Some(serde_json::json!({"data": {"amount": {"$gte": 5}}})));
+        let under = summary(Some(serde_json::json!({"data": {"amount": {"$gte": 50}}})));
+        assert!(over.matches_event("a", &doc));
+        assert!(doc.is_built());
+        assert!(!under.matches_event("a", &doc));
+        // The same answers as with the document built up front.
+        let full = e.filter_document();
+        assert_eq!(over.matches("a", &full), over.matches_event("a", &doc));
+        assert_eq!(under.matches("a", &full), under.matches_event("a", &doc));
+        let mut disabled = summary(None);
+        disabled.disabled = true;
+        assert!(!disabled.matches_event("a", &doc));
     }
 }

@@ -63,6 +63,34 @@ impl Event {
     }
 }
 
+/// An event's filter document ([`Event::filter_document`]), built on first use and then kept:
+/// routing an event asks for it once per destination that has a filter, and not at all when
+/// none has one.
+pub struct FilterDoc<'a> {
+    event: &'a Event,
+    doc: std::cell::OnceCell<serde_json::Value>,
+}
+
+impl<'a> FilterDoc<'a> {
+    /// The document of `event`, not built yet.
+    pub fn new(event: &'a Event) -> Self {
+        Self {
+            event,
+            doc: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The document, built now if it was not.
+    pub fn get(&self) -> &serde_json::Value {
+        self.doc.get_or_init(|| self.event.filter_document())
+    }
+
+    /// Whether the document has been built.
+    pub fn is_built(&self) -> bool {
+        self.doc.get().is_some()
+    }
+}
+
 /// Outcome of one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -171,6 +199,38 @@ impl DeliveryTask {
     }
 }
 
+/// A first-attempt [`DeliveryTask`] that borrows its parts, so that the tasks of one event's
+/// destinations are encoded without a copy of the event each. It encodes exactly as the
+/// `DeliveryTask` it stands for.
+#[derive(Debug, Serialize)]
+pub struct FirstTask<'a> {
+    version: u32,
+    event: &'a Event,
+    destination_id: &'a str,
+    attempt: u32,
+    manual: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    telemetry: Option<&'a Telemetry>,
+}
+
+impl<'a> FirstTask<'a> {
+    /// The first attempt of `event` to `destination_id`, carrying `telemetry`.
+    pub fn new(
+        event: &'a Event,
+        destination_id: &'a str,
+        telemetry: Option<&'a Telemetry>,
+    ) -> Self {
+        Self {
+            version: DeliveryTask::VERSION,
+            event,
+            destination_id,
+            attempt: 1,
+            manual: false,
+            telemetry,
+        }
+    }
+}
+
 /// The logmq message: an attempt with its event (and destination, when it was loaded).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogEntry {
@@ -205,6 +265,25 @@ pub struct LogEntryRef<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_borrowed_first_task_encodes_as_the_task_it_stands_for() {
+        let json = r#"{"id":"e1","tenant_id":"t","topic":"a","eligible_for_retry":true,"time":"2024-01-01T00:00:00.25Z","metadata":{"k":"v"},"matched_destination_ids":["d1","d2"],"data":{"x":[1, 2]}}"#;
+        let e: Event = serde_json::from_str(json).unwrap();
+        let telemetry = Telemetry {
+            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            span_id: "b7ad6b7169203331".into(),
+            received_time: Some(e.time),
+        };
+        for t in [None, Some(&telemetry)] {
+            let mut owned = DeliveryTask::first(e.clone(), "d2".into());
+            owned.telemetry = t.cloned();
+            assert_eq!(
+                serde_json::to_string(&FirstTask::new(&e, "d2", t)).unwrap(),
+                serde_json::to_string(&owned).unwrap()
+            );
+        }
+    }
 
     #[test]
     fn raw_data_is_kept_byte_for_byte() {

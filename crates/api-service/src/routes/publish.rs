@@ -11,11 +11,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
-use outpost_core::event::{DeliveryTask, Event};
+use outpost_core::event::{Event, FilterDoc, FirstTask};
 use outpost_core::ports::{Claim, DestinationLookup};
 use outpost_core::publish::PublishError;
 use outpost_core::time::now_ms;
-use serde_json::json;
 use std::time::Duration;
 
 /// How long a publish waits for a concurrent publish of the same id before answering 409.
@@ -38,27 +37,25 @@ pub fn parse_event(s: &AppState, body: &[u8]) -> Result<Event, ApiError> {
 
 /// The ids of the destinations `event` goes to.
 pub async fn route(s: &AppState, event: &Event) -> Result<Vec<String>, ApiError> {
-    let doc = event.filter_document();
     if !event.destination_id.is_empty() {
         // An explicit target still has to be enabled and match topic and filter.
-        return Ok(
-            match s
-                .store
-                .get_destination(&event.tenant_id, &event.destination_id)
-                .await?
-            {
-                DestinationLookup::Found(d) if d.summary().matches(&event.topic, &doc) => {
-                    vec![d.id.clone()]
-                }
-                _ => Vec::new(),
-            },
-        );
+        let found = s
+            .store
+            .get_destination(&event.tenant_id, &event.destination_id)
+            .await?;
+        let doc = FilterDoc::new(event);
+        return Ok(match found {
+            DestinationLookup::Found(d) if d.summary().matches_event(&event.topic, &doc) => {
+                vec![d.id.clone()]
+            }
+            _ => Vec::new(),
+        });
     }
-    Ok(s.store
-        .list_summaries(&event.tenant_id)
-        .await?
+    let summaries = s.store.list_summaries(&event.tenant_id).await?;
+    let doc = FilterDoc::new(event);
+    Ok(summaries
         .into_iter()
-        .filter(|d| d.matches(&event.topic, &doc))
+        .filter(|d| d.matches_event(&event.topic, &doc))
         .map(|d| d.id)
         .collect())
 }
@@ -106,11 +103,7 @@ pub async fn publish_event(
     });
     let tasks: Result<Vec<Vec<u8>>, _> = matched
         .iter()
-        .map(|d| {
-            let mut task = DeliveryTask::first(event.clone(), d.clone());
-            task.telemetry = telemetry.clone();
-            serde_json::to_vec(&task)
-        })
+        .map(|d| serde_json::to_vec(&FirstTask::new(&event, d, telemetry.as_ref())))
         .collect();
     let enqueued = match tasks {
         Ok(t) => p
@@ -141,6 +134,18 @@ async fn publish(auth: Auth, State(s): State<AppState>, body: Bytes) -> Result<R
     let (duplicate, ids) = publish_event(&s, event).await?;
     Ok(json_response(
         StatusCode::ACCEPTED,
-        &json!({"id": id, "duplicate": duplicate, "destination_ids": ids}),
+        &Accepted {
+            destination_ids: &ids,
+            duplicate,
+            id: &id,
+        },
     ))
+}
+
+/// The answer to a publish (fields in the order `serde_json::Value` wrote them).
+#[derive(serde::Serialize)]
+struct Accepted<'a> {
+    destination_ids: &'a [String],
+    duplicate: bool,
+    id: &'a str,
 }

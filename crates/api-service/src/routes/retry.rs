@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
-use outpost_core::event::DeliveryTask;
+use outpost_core::event::{DeliveryTask, FilterDoc};
 use outpost_core::ports::DestinationLookup;
 use serde_json::json;
 
@@ -67,7 +67,7 @@ async fn retry(auth: Auth, State(s): State<AppState>, body: Bytes) -> Result<Res
     }
     let mut summary = dest.summary();
     summary.disabled = false;
-    if !summary.matches(&event.topic, &event.filter_document()) {
+    if !summary.matches_event(&event.topic, &FilterDoc::new(&event)) {
         return Err(ApiError::bad_request("destination does not match event"));
     }
     let task = DeliveryTask {

@@ -2,7 +2,6 @@
 //! read, and all expired entries are swept out when the map has grown, at most once per
 //! doubling, so the sweeps cost O(1) per insert however many entries are live.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 /// Entries held before the first sweep.
@@ -10,7 +9,9 @@ pub const SWEEP_FROM: usize = 100_000;
 
 /// String keys to values with an expiry.
 pub struct ExpiringMap<V> {
-    entries: HashMap<String, (V, Instant)>,
+    /// Hashed with foldhash, randomly seeded per map so colliding keys cannot be prepared in
+    /// advance: SipHash was a visible share of a publish in the embedded mode.
+    entries: foldhash::HashMap<String, (V, Instant)>,
     /// Swept when it holds more than this: [`SWEEP_FROM`], or twice what the last sweep left.
     sweep_at: usize,
     sweeps: u64,
@@ -19,7 +20,7 @@ pub struct ExpiringMap<V> {
 impl<V> Default for ExpiringMap<V> {
     fn default() -> Self {
         Self {
-            entries: HashMap::new(),
+            entries: foldhash::HashMap::default(),
             sweep_at: SWEEP_FROM,
             sweeps: 0,
         }

@@ -6,7 +6,8 @@ use crate::StoreError;
 use crate::event::{AttemptStatus, Event, LogEntry};
 use crate::metrics::{AggregateQuery, AggregateRow};
 use crate::time::Timestamp;
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// An attempt as kept: its event is shared with the event's other attempts and its entry in
