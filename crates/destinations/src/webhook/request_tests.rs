@@ -859,3 +859,38 @@ fn canonical_header_keys() {
     assert_eq!(canonical_header_key("bad key"), "bad key");
     assert_eq!(canonical_header_key("ünï"), "ünï");
 }
+
+#[test]
+fn default_templates_written_out_sign_as_the_template_engine_renders_them() {
+    // The same templates spelled with spaces are not recognised as the defaults, so they go
+    // through the engine: both must give the same header, for one secret and for two.
+    let engine = WebhookSettings {
+        content_template: Template::parse("{{ .Body }}").unwrap(),
+        header_template: Template::parse(r#"v0={{ .Signatures | join "," }}"#).unwrap(),
+        ..WebhookSettings::outpost_defaults()
+    };
+    let body = r#"{"html": "<a href=\"x\">&amp;</a>", "text": "caf\u00e9 ☕", "n": [1, 2]}"#;
+    let e = event_with("evt_<&>", body, &[]);
+    for d in [with_secret(), rotating("2030-01-01T00:00:00Z")] {
+        let fast = build(&WebhookSettings::outpost_defaults(), &d, &e, now()).unwrap();
+        let slow = build(&engine, &d, &e, now()).unwrap();
+        let sig = fast.header("X-Outpost-Signature").unwrap().to_string();
+        assert!(sig.starts_with("v0=") && sig.contains(&sha256_hex(SECRET, body)));
+        assert_eq!(fast, slow);
+    }
+    let two = build(
+        &WebhookSettings::outpost_defaults(),
+        &rotating("2030-01-01T00:00:00Z"),
+        &e,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(
+        two.header("X-Outpost-Signature")
+            .unwrap()
+            .matches(',')
+            .count(),
+        1,
+        "two secrets, two signatures"
+    );
+}
