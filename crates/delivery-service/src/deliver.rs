@@ -103,7 +103,7 @@ impl Deliverer {
             .get_destination(&task.event.tenant_id, &task.destination_id)
             .await
         {
-            Ok(DestinationLookup::Found(d)) => *d,
+            Ok(DestinationLookup::Found(d)) => d,
             Ok(DestinationLookup::Deleted) => return Outcome::Ack,
             Ok(DestinationLookup::NotFound) => {
                 tracing::warn!("Destination not found; the task will be redelivered.");

@@ -189,7 +189,7 @@ impl Alerter {
 
     async fn disable(&self, entry: &LogEntry, base: &Value) -> Result<(), AlertError> {
         let a = &entry.attempt;
-        let DestinationLookup::Found(mut d) = self
+        let DestinationLookup::Found(d) = self
             .store
             .get_destination(&a.tenant_id, &a.destination_id)
             .await
@@ -200,6 +200,7 @@ impl Alerter {
         if d.disabled_at.is_some() {
             return Ok(());
         }
+        let mut d = std::sync::Arc::unwrap_or_clone(d);
         let now = now_ms();
         d.disabled_at = Some(now);
         self.store.update_destination(&d).await.map_err(err)?;

@@ -456,7 +456,7 @@ mod tests {
     use outpost_core::time::now_ms;
 
     fn dest(tenant: &str, id: &str) -> DestinationLookup {
-        DestinationLookup::Found(Box::new(outpost_core::destination::Destination {
+        DestinationLookup::Found(Arc::new(outpost_core::destination::Destination {
             id: id.into(),
             tenant_id: tenant.into(),
             kind: "webhook".into(),

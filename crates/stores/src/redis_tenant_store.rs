@@ -190,11 +190,9 @@ impl RedisTenantStore {
         if h.contains_key("deleted_at") {
             return Ok(DestinationLookup::Deleted);
         }
-        Ok(DestinationLookup::Found(Box::new(parse_destination(
-            &self.cipher,
-            tenant_id,
-            &h,
-        )?)))
+        Ok(DestinationLookup::Found(std::sync::Arc::new(
+            parse_destination(&self.cipher, tenant_id, &h)?,
+        )))
     }
 
     async fn tenants_by_ids(&self, ids: &[String]) -> Result<Vec<Tenant>, StoreError> {

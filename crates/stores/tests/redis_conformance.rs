@@ -100,7 +100,7 @@ async fn credentials_are_encrypted_at_rest_and_index_rebuilds() {
     };
     assert_eq!(back.credentials["password"], "Sup3rSecretStoredPassword");
     assert_eq!(
-        back.delivery_metadata.unwrap()["x-api-key"],
+        back.delivery_metadata.as_ref().unwrap()["x-api-key"],
         "Sup3rSecretDeliveryHeader"
     );
     let raw: Vec<u8> = client

@@ -96,7 +96,7 @@ fn subscription_changed(s: &AppState, before: outpost_core::tenant::Tenant) {
 /// Loads a live destination; deleted or missing is 404 with an empty body.
 async fn load(s: &AppState, tenant_id: &str, id: &str) -> Result<Destination, ApiError> {
     match s.store.get_destination(tenant_id, id).await? {
-        DestinationLookup::Found(d) => Ok(*d),
+        DestinationLookup::Found(d) => Ok(std::sync::Arc::unwrap_or_clone(d)),
         _ => Err(ApiError::Empty(StatusCode::NOT_FOUND)),
     }
 }

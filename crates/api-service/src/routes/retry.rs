@@ -50,7 +50,7 @@ async fn retry(auth: Auth, State(s): State<AppState>, body: Bytes) -> Result<Res
         .get_destination(&event.tenant_id, &destination_id)
         .await?
     {
-        DestinationLookup::Found(d) => *d,
+        DestinationLookup::Found(d) => std::sync::Arc::unwrap_or_clone(d),
         _ => {
             return Err(ApiError::msg(
                 StatusCode::NOT_FOUND,

@@ -6,13 +6,14 @@ use crate::StoreError;
 use crate::destination::{Destination, DestinationSummary};
 use crate::tenant::{Tenant, TenantRecord};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 #[derive(Default)]
 struct TenantEntry {
     record: Option<TenantRecord>,
     /// Destinations by id; `None` = soft-deleted.
-    destinations: HashMap<String, Option<Destination>>,
+    /// Shared with the lookups that return them (a delivery reads its destination each time).
+    destinations: HashMap<String, Option<Arc<Destination>>>,
 }
 
 #[derive(Default)]
@@ -41,7 +42,12 @@ impl MemoryTenantStore {
 }
 
 fn live_destinations(entry: &TenantEntry) -> Vec<&Destination> {
-    let mut v: Vec<&Destination> = entry.destinations.values().flatten().collect();
+    let mut v: Vec<&Destination> = entry
+        .destinations
+        .values()
+        .flatten()
+        .map(Arc::as_ref)
+        .collect();
     v.sort_by(|a, b| {
         a.created_at
             .cmp(&b.created_at)
@@ -148,7 +154,7 @@ impl TenantStore for MemoryTenantStore {
                 .get(tenant_id)
                 .and_then(|e| e.destinations.get(id))
             {
-                Some(Some(d)) => DestinationLookup::Found(Box::new(d.clone())),
+                Some(Some(d)) => DestinationLookup::Found(d.clone()),
                 Some(None) => DestinationLookup::Deleted,
                 None => DestinationLookup::NotFound,
             },
@@ -166,7 +172,7 @@ impl TenantStore for MemoryTenantStore {
         }
         entry
             .destinations
-            .insert(dest.id.clone(), Some(dest.clone()));
+            .insert(dest.id.clone(), Some(Arc::new(dest.clone())));
         Ok(())
     }
 
@@ -175,7 +181,7 @@ impl TenantStore for MemoryTenantStore {
         let entry = inner.tenants.entry(dest.tenant_id.clone()).or_default();
         entry
             .destinations
-            .insert(dest.id.clone(), Some(dest.clone()));
+            .insert(dest.id.clone(), Some(Arc::new(dest.clone())));
         Ok(())
     }
 

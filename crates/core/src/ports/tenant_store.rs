@@ -53,7 +53,7 @@ pub struct TenantPage {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DestinationLookup {
     /// Present (enabled or disabled).
-    Found(Box<Destination>),
+    Found(std::sync::Arc<Destination>),
     /// Soft-deleted.
     Deleted,
     /// Never existed (or expired after deletion).
