@@ -5,10 +5,6 @@ use outpost_core::health::Health;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    outpost_runtime::on_workers(api()).await
-}
-
-async fn api() -> anyhow::Result<()> {
     let cfg = outpost_runtime::load_config(None, Some(Service::Api))?;
     outpost_runtime::init_telemetry(&cfg)?;
     let shutdown = outpost_runtime::shutdown_on_signal();

@@ -94,7 +94,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let cfg = outpost_runtime::load_config(cli.config.as_deref(), None)?;
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(outpost_runtime::on_workers(crate::serve::serve(cfg)))
+            rt.block_on(crate::serve::serve(cfg))
         }
     }
 }
