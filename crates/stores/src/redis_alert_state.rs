@@ -2,6 +2,7 @@
 //! attempt ids), `{dp}opevents:exhausted:<tenant>:<dest>` (suppression window) and
 //! `{dp}logmq:processed:<attempt_id>` (replay gate).
 
+use crate::redis_client::expiry_secs;
 use fred::prelude::*;
 use fred::types::{Expiration, SetOptions};
 use outpost_core::StoreError;
@@ -67,7 +68,7 @@ impl AlertState for RedisAlertState {
             .set(
                 format!("{}opevents:exhausted:{t}:{d}", self.dp),
                 "1",
-                Some(Expiration::EX(window.as_secs().max(1) as i64)),
+                Some(Expiration::EX(expiry_secs(window))),
                 Some(SetOptions::NX),
                 false,
             )

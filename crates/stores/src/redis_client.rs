@@ -63,3 +63,23 @@ mod tests {
         assert!(RedisSettings::at("localhost:redis").is_none());
     }
 }
+
+/// A key's time to live in whole seconds for `EX`: at least one (Redis refuses `EX 0`), and
+/// the largest Redis takes for a duration too long to count.
+pub(crate) fn expiry_secs(ttl: std::time::Duration) -> i64 {
+    i64::try_from(ttl.as_secs().max(1)).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::expiry_secs;
+    use std::time::Duration;
+
+    #[test]
+    fn expiries_are_whole_seconds_of_at_least_one() {
+        assert_eq!(expiry_secs(Duration::ZERO), 1);
+        assert_eq!(expiry_secs(Duration::from_millis(1500)), 1);
+        assert_eq!(expiry_secs(Duration::from_secs(3600)), 3600);
+        assert_eq!(expiry_secs(Duration::MAX), i64::MAX);
+    }
+}

@@ -3,6 +3,7 @@
 //! script that extends the keys still `processing`. The claims and settlements issued at the
 //! same time go to Redis together ([`crate::redis_set_batch`]).
 
+use crate::redis_client::expiry_secs;
 use crate::redis_set_batch::SetBatcher;
 use fred::prelude::*;
 use outpost_core::StoreError;
@@ -73,7 +74,7 @@ impl Idempotency for RedisIdempotency {
     }
 
     async fn claim(&self, key: &str) -> Result<Claim, StoreError> {
-        let ttl = self.processing_ttl.as_secs().max(1) as i64;
+        let ttl = expiry_secs(self.processing_ttl);
         let set = self
             .sets
             .set(self.key(key), "processing", ttl, true)
@@ -92,12 +93,7 @@ impl Idempotency for RedisIdempotency {
 
     async fn mark_processed(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
         self.sets
-            .set(
-                self.key(key),
-                "processed",
-                ttl.as_secs().max(1) as i64,
-                false,
-            )
+            .set(self.key(key), "processed", expiry_secs(ttl), false)
             .await
             .map_err(be)?;
         Ok(())

@@ -460,31 +460,20 @@ fn default_signature_header(
     body: &str,
     now: Timestamp,
 ) -> Result<String, BuildError> {
-    let time = || {
-        Value::Time(TimeValue::from_unix(
-            now.timestamp(),
-            now.timestamp_subsec_nanos(),
-        ))
-    };
     // The default templates are written out directly: rendering them through the template
     // engine (a map of fields, a copy of the body) was a tenth of building the request.
     let content: std::borrow::Cow<'_, str> =
         if settings.content_template.source() == DEFAULT_CONTENT_TEMPLATE {
             body.into()
         } else {
-            settings
-                .content_template
-                .render(&Value::map([
-                    ("EventID", Value::from(event.id.as_str())),
-                    ("Topic", Value::from(event.topic.as_str())),
-                    ("Timestamp", time()),
-                    ("Body", Value::from(body)),
-                ]))
-                .map_err(|source| BuildError::Template {
-                    which: "content",
-                    source,
-                })?
-                .into()
+            render_signature_template(
+                &settings.content_template,
+                "content",
+                event,
+                now,
+                ("Body", Value::from(body)),
+            )?
+            .into()
         };
     let signatures: Vec<String> = signing_secrets(creds, now)
         .into_iter()
@@ -499,18 +488,33 @@ fn default_signature_header(
     if settings.header_template.source() == DEFAULT_HEADER_TEMPLATE {
         return Ok(format!("v0={}", signatures.join(",")));
     }
-    settings
-        .header_template
+    render_signature_template(
+        &settings.header_template,
+        "header",
+        event,
+        now,
+        ("Signatures", Value::from(signatures)),
+    )
+}
+
+/// Renders one of the default mode's signature templates (`which`: "content" or "header")
+/// with the fields both have (`EventID`, `Topic`, `Timestamp`) and the one of its own.
+fn render_signature_template(
+    template: &Template,
+    which: &'static str,
+    event: &Event,
+    now: Timestamp,
+    own: (&'static str, Value),
+) -> Result<String, BuildError> {
+    let time = TimeValue::from_unix(now.timestamp(), now.timestamp_subsec_nanos());
+    template
         .render(&Value::map([
             ("EventID", Value::from(event.id.as_str())),
             ("Topic", Value::from(event.topic.as_str())),
-            ("Timestamp", time()),
-            ("Signatures", Value::from(signatures)),
+            ("Timestamp", Value::Time(time)),
+            own,
         ]))
-        .map_err(|source| BuildError::Template {
-            which: "header",
-            source,
-        })
+        .map_err(|source| BuildError::Template { which, source })
 }
 
 /// An ordered header list where a later assignment replaces an earlier one of the same name.
