@@ -560,6 +560,15 @@ impl Config {
         })
     }
 
+    /// No internal queue is configured (RabbitMQ, SQS, Service Bus or Pub/Sub): the services
+    /// of this process share in-memory queues.
+    pub fn internal_queues_in_memory(&self) -> bool {
+        self.rabbitmq_url.is_none()
+            && self.sqs.is_none()
+            && self.servicebus.is_none()
+            && self.pubsub.is_none()
+    }
+
     /// Every setting as `NAME=value  # source`, secrets masked, for `outpost config`.
     pub fn describe(&self) -> String {
         let mut out = String::new();

@@ -474,3 +474,18 @@ fn busy_tenant_lane_limit() {
     .unwrap();
     assert_eq!(c.delivery_busy_tenant_rate, Some(250), "on every backend");
 }
+
+#[test]
+fn internal_queues_are_in_memory_only_without_any_broker() {
+    assert!(cfg(&[]).unwrap().internal_queues_in_memory());
+    let cs = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=v";
+    for (var, value) in [
+        ("RABBITMQ_SERVER_URL", "amqp://h"),
+        ("AWS_SQS_REGION", "eu-west-1"),
+        ("AZURE_SERVICEBUS_CONNECTION_STRING", cs),
+        ("GCP_PUBSUB_PROJECT", "p"),
+    ] {
+        let c = cfg(&[(var, value)]).unwrap();
+        assert!(!c.internal_queues_in_memory(), "{var} set");
+    }
+}

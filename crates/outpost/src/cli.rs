@@ -94,7 +94,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let cfg = outpost_runtime::load_config(cli.config.as_deref(), None)?;
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(crate::serve::serve(cfg))
+            if cfg.internal_queues_in_memory() {
+                // The services hand every message to each other through in-process queues: the
+                // whole process runs on the runtime's workers (see `on_workers`).
+                rt.block_on(outpost_runtime::on_workers(crate::serve::serve(cfg)))
+            } else {
+                rt.block_on(crate::serve::serve(cfg))
+            }
         }
     }
 }

@@ -186,6 +186,29 @@ pub async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
         .with_context(|| format!("cannot listen on port {port} (API_PORT)"))
 }
 
+/// Runs `service` as a task on the runtime's worker threads and waits for it; a panic in it
+/// goes on unwinding here.
+///
+/// A future driven by `block_on` (the body of `#[tokio::main]`, or `Runtime::block_on`) is
+/// polled on the calling thread, outside the worker pool, and so is everything it runs without
+/// spawning (a consumer's loop, the log writer): every message handed to them woke that thread
+/// through a futex, a third thread contending with the two workers for the two cores. As a
+/// task, it is polled by the workers like the rest.
+///
+/// `outpost serve` uses it only when the internal queues are in memory, where that wake-up was
+/// paid per message. With Azure Service Bus as the internal queue, services started this way
+/// stalled while opening their links (the Service Bus client's token request was answered but
+/// never settled), so processes with a broker keep `block_on`.
+pub async fn on_workers<T: Send + 'static>(
+    service: impl std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+) -> anyhow::Result<T> {
+    match tokio::spawn(service).await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(anyhow::anyhow!("the service task was cancelled: {e}")),
+    }
+}
+
 /// The `main` of a worker service binary (delivery, log): configuration for `service`,
 /// infrastructure, `/healthz` on `API_PORT`, and `workers` until SIGINT/SIGTERM.
 pub async fn worker_main<F, Fut>(service: outpost_config::Service, workers: F) -> anyhow::Result<()>
@@ -219,4 +242,33 @@ where
     w?;
     h?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_workers;
+
+    #[test]
+    fn a_service_runs_on_a_worker_thread_and_its_outcome_comes_back() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let caller = std::thread::current().id();
+        let ran_on = rt
+            .block_on(on_workers(async { Ok(std::thread::current().id()) }))
+            .unwrap();
+        assert_ne!(ran_on, caller, "polled on the thread that called block_on");
+        let err = rt
+            .block_on(on_workers(async {
+                anyhow::bail!("stopped") as anyhow::Result<()>
+            }))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "stopped");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(on_workers(async { panic!("boom") as anyhow::Result<()> }))
+        }));
+        assert!(panicked.is_err(), "the panic reaches the caller");
+    }
 }

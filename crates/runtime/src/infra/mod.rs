@@ -87,10 +87,7 @@ impl Infra {
     /// infrastructure, so in api/delivery/log mode Redis and RabbitMQ are required.
     pub async fn connect(cfg: &Config) -> anyhow::Result<Self> {
         // No internal queue configured: in-memory queues, shared by the services of this process.
-        let in_memory = cfg.sqs.is_none()
-            && cfg.servicebus.is_none()
-            && cfg.pubsub.is_none()
-            && cfg.rabbitmq_url.is_none();
+        let in_memory = cfg.internal_queues_in_memory();
         if cfg.service != outpost_config::Service::All {
             if cfg.redis.is_none() {
                 anyhow::bail!(
