@@ -569,6 +569,16 @@ impl Config {
             && self.pubsub.is_none()
     }
 
+    /// Whether this process opens Azure Service Bus queues of its own (internal queues or the
+    /// publish queue; `azure_servicebus` destinations are not counted).
+    pub fn opens_servicebus_queues(&self) -> bool {
+        self.servicebus.is_some()
+            || matches!(
+                self.publish_queue,
+                Some(mqs::PublishQueue::ServiceBus { .. })
+            )
+    }
+
     /// Every setting as `NAME=value  # source`, secrets masked, for `outpost config`.
     pub fn describe(&self) -> String {
         let mut out = String::new();

@@ -476,7 +476,7 @@ fn busy_tenant_lane_limit() {
 }
 
 #[test]
-fn internal_queues_are_in_memory_only_without_any_broker() {
+fn in_memory_internal_queues_and_servicebus_queues_are_told_apart() {
     assert!(cfg(&[]).unwrap().internal_queues_in_memory());
     let cs = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=v";
     for (var, value) in [
@@ -487,5 +487,19 @@ fn internal_queues_are_in_memory_only_without_any_broker() {
     ] {
         let c = cfg(&[(var, value)]).unwrap();
         assert!(!c.internal_queues_in_memory(), "{var} set");
+        assert_eq!(
+            c.opens_servicebus_queues(),
+            var == "AZURE_SERVICEBUS_CONNECTION_STRING",
+            "{var} set"
+        );
     }
+    let publish_on_servicebus = cfg(&[
+        ("PUBLISH_AZURE_SERVICEBUS_CONNECTION_STRING", cs),
+        ("PUBLISH_AZURE_SERVICEBUS_TOPIC", "t"),
+        ("PUBLISH_AZURE_SERVICEBUS_SUBSCRIPTION", "s"),
+    ])
+    .unwrap();
+    assert!(publish_on_servicebus.internal_queues_in_memory());
+    assert!(publish_on_servicebus.opens_servicebus_queues());
+    assert!(!cfg(&[]).unwrap().opens_servicebus_queues());
 }

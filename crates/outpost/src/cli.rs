@@ -94,9 +94,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let cfg = outpost_runtime::load_config(cli.config.as_deref(), None)?;
             let rt = tokio::runtime::Runtime::new()?;
-            if cfg.internal_queues_in_memory() {
+            if cfg.internal_queues_in_memory() && !cfg.opens_servicebus_queues() {
                 // The services hand every message to each other through in-process queues: the
-                // whole process runs on the runtime's workers (see `on_workers`).
+                // whole process runs on the runtime's workers (see `on_workers`, and why a
+                // process opening Service Bus queues does not).
                 rt.block_on(outpost_runtime::on_workers(crate::serve::serve(cfg)))
             } else {
                 rt.block_on(crate::serve::serve(cfg))

@@ -196,9 +196,10 @@ pub async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
 /// task, it is polled by the workers like the rest.
 ///
 /// `outpost serve` uses it only when the internal queues are in memory, where that wake-up was
-/// paid per message. With Azure Service Bus as the internal queue, services started this way
-/// stalled while opening their links (the Service Bus client's token request was answered but
-/// never settled), so processes with a broker keep `block_on`.
+/// paid per message, and no Service Bus queue is opened: processes started this way with Azure
+/// Service Bus as the internal or the publish queue stalled, now and then, while opening its
+/// links (the Service Bus client's token request was answered but never settled), so
+/// processes with a broker keep `block_on`.
 pub async fn on_workers<T: Send + 'static>(
     service: impl std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
 ) -> anyhow::Result<T> {
