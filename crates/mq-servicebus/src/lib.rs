@@ -5,6 +5,9 @@
 //! - Connection: a Service Bus connection string (`Endpoint=sb://..;SharedAccessKeyName=..;
 //!   SharedAccessKey=..`), AMQP over TLS; with `UseDevelopmentEmulator=true` plain AMQP (the
 //!   official emulator's flag).
+//! - Opening the connection and links at the start, and a receiver when subscribing, is bounded:
+//!   an attempt still unanswered after 15 s is dropped and started again on a new connection,
+//!   three times at most, since the client has been seen to stall there now and then.
 //! - Provisioning ([`Provision`], `MQS_AUTO_PROVISION`): the topic and the subscription (lock
 //!   duration, max delivery count, dead-lettering on expiry) through the management REST API
 //!   with the same connection string ([`admin`]). Without it, a missing topic or subscription
@@ -47,6 +50,10 @@ const SDK_RETRIES: u32 = 2;
 /// Longest wait for Service Bus to accept one batch before it is sent again on a new
 /// connection.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for one attempt at opening a queue's connection and links, or a receiver.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
+/// Attempts at opening them before the start (or the subscription) fails.
+const OPEN_ATTEMPTS: u32 = 3;
 
 /// The client type (its retry policy is the SDK's basic one).
 type Client = ServiceBusClient<azservicebus::core::BasicRetryPolicy>;
@@ -155,6 +162,81 @@ async fn client(cs: &str) -> Result<Client, QueueError> {
     connected.map_err(|e| broker(&format!("connect to {}", endpoint(cs).unwrap_or("?")), &e))
 }
 
+/// Opens a connection to the namespace, the sender links to `s.topic`, and a receiver on the
+/// subscription (closed again at once) to check that it exists.
+async fn open_links(s: &ServiceBusSettings) -> Result<(Client, Vec<Mutex<Slot>>), QueueError> {
+    let mut client = client(&s.connection_string).await?;
+    let missing = |what: String| {
+        QueueError::Missing(format!(
+            "Service Bus {what} (create it, or set MQS_AUTO_PROVISION=true)"
+        ))
+    };
+    let mut senders = Vec::with_capacity(SENDERS);
+    for _ in 0..SENDERS {
+        let sender = client
+            .create_sender(s.topic.as_str(), ServiceBusSenderOptions::default())
+            .await
+            .map_err(|e| broker(&format!("open a sender to topic {}", s.topic), &e))
+            .map_err(|e| {
+                if not_found(&e) {
+                    missing(format!("topic {}", s.topic))
+                } else {
+                    e
+                }
+            })?;
+        senders.push(Mutex::new(Slot {
+            sender,
+            own_client: None,
+        }));
+    }
+    // A receiver link checks the subscription; it is closed again at once.
+    let probe = receiver::open(&mut client, &s.topic, &s.subscription, 0)
+        .await
+        .map_err(|e| {
+            if not_found(&e) {
+                missing(format!("subscription {}/{}", s.topic, s.subscription))
+            } else {
+                e
+            }
+        })?;
+    receiver::close(probe).await;
+    Ok((client, senders))
+}
+
+/// Runs `attempt` up to `attempts` times, each bounded by `limit`: an attempt that stalls is
+/// dropped (with the connection it was opening) and the next starts afresh. An attempt that
+/// fails is not repeated (the SDK has retried it already); its error is returned.
+///
+/// The Service Bus client has been seen to stall while opening links now and then: the broker
+/// answered its token request and the client never took the answer (see
+/// `outpost_runtime::on_workers`), and the process then waited on nothing.
+async fn bounded_attempts<T, F, Fut>(
+    what: &str,
+    limit: Duration,
+    attempts: u32,
+    mut attempt: F,
+) -> Result<T, QueueError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, QueueError>>,
+{
+    for n in 1..=attempts {
+        match tokio::time::timeout(limit, attempt()).await {
+            Ok(r) => return r,
+            Err(_) => tracing::warn!(
+                attempt = n,
+                of = attempts,
+                "Service Bus: {what} took over {} s; starting again.",
+                limit.as_secs()
+            ),
+        }
+    }
+    Err(QueueError::Broker(format!(
+        "Service Bus {what}: no answer within {} s, {attempts} times",
+        limit.as_secs()
+    )))
+}
+
 /// One Service Bus queue: a topic to send to and a subscription to receive from.
 pub struct ServiceBusQueue {
     client: Arc<Mutex<Client>>,
@@ -189,41 +271,9 @@ impl ServiceBusQueue {
         if let Some(p) = &s.provision {
             admin::provision(&s.connection_string, &s.topic, &s.subscription, p).await?;
         }
-        let mut client = client(&s.connection_string).await?;
-        let missing = |what: String| {
-            QueueError::Missing(format!(
-                "Service Bus {what} (create it, or set MQS_AUTO_PROVISION=true)"
-            ))
-        };
-        let mut senders = Vec::with_capacity(SENDERS);
-        for _ in 0..SENDERS {
-            let sender = client
-                .create_sender(s.topic.as_str(), ServiceBusSenderOptions::default())
-                .await
-                .map_err(|e| broker(&format!("open a sender to topic {}", s.topic), &e))
-                .map_err(|e| {
-                    if not_found(&e) {
-                        missing(format!("topic {}", s.topic))
-                    } else {
-                        e
-                    }
-                })?;
-            senders.push(Mutex::new(Slot {
-                sender,
-                own_client: None,
-            }));
-        }
-        // A receiver link checks the subscription; it is closed again at once.
-        let probe = receiver::open(&mut client, &s.topic, &s.subscription, 0)
-            .await
-            .map_err(|e| {
-                if not_found(&e) {
-                    missing(format!("subscription {}/{}", s.topic, s.subscription))
-                } else {
-                    e
-                }
-            })?;
-        receiver::close(probe).await;
+        let what = format!("open topic {} and subscription {}", s.topic, s.subscription);
+        let (client, senders) =
+            bounded_attempts(&what, OPEN_TIMEOUT, OPEN_ATTEMPTS, || open_links(&s)).await?;
         tracing::info!(
             topic = %s.topic,
             subscription = %s.subscription,
@@ -341,16 +391,25 @@ impl Queue for ServiceBusQueue {
     }
 
     async fn subscribe(&self, prefetch: usize) -> Result<Box<dyn Subscription>, QueueError> {
-        let link = {
-            let mut client = self.client.lock().await;
-            receiver::open(
-                &mut client,
-                &self.topic,
-                &self.subscription,
-                u32::try_from(prefetch.clamp(1, 1000)).unwrap_or(1),
-            )
-            .await?
-        };
+        let credit = u32::try_from(prefetch.clamp(1, 1000)).unwrap_or(1);
+        let what = format!(
+            "open a receiver on {}/subscriptions/{}",
+            self.topic, self.subscription
+        );
+        // An attempt after a stalled one opens a new connection for the queue first.
+        let mut tries = 0u32;
+        let link = bounded_attempts(&what, OPEN_TIMEOUT, OPEN_ATTEMPTS, || {
+            tries += 1;
+            let again = tries > 1;
+            async move {
+                let mut client = self.client.lock().await;
+                if again {
+                    *client = crate::client(&self.connection_string).await?;
+                }
+                receiver::open(&mut client, &self.topic, &self.subscription, credit).await
+            }
+        })
+        .await?;
         Ok(receiver::start(
             link,
             format!("{}/{}", self.topic, self.subscription),
@@ -394,6 +453,45 @@ mod tests {
         };
         let shown = format!("{settings:?}");
         assert!(!shown.contains("SharedAccessKey=v"), "{shown}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_open_is_dropped_and_started_again() {
+        let limit = Duration::from_secs(15);
+        let mut calls = 0u32;
+        let r = bounded_attempts("open x", limit, 3, || {
+            calls += 1;
+            let stall = calls == 1;
+            async move {
+                if stall {
+                    std::future::pending::<()>().await;
+                }
+                Ok(calls)
+            }
+        })
+        .await;
+        assert_eq!(r.unwrap(), 2, "the second attempt answered");
+
+        let mut calls = 0u32;
+        let started = tokio::time::Instant::now();
+        let r: Result<(), _> = bounded_attempts("open y", limit, 3, || {
+            calls += 1;
+            std::future::pending()
+        })
+        .await;
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("open y: no answer within 15 s, 3 times"), "{e}");
+        assert_eq!(calls, 3);
+        assert_eq!(started.elapsed(), limit * 3);
+
+        let mut calls = 0u32;
+        let r: Result<(), _> = bounded_attempts("open z", limit, 3, || {
+            calls += 1;
+            async { Err(QueueError::Missing("topic z".into())) }
+        })
+        .await;
+        assert!(matches!(r, Err(QueueError::Missing(_))), "{r:?}");
+        assert_eq!(calls, 1, "a failed attempt is not repeated");
     }
 
     #[test]
