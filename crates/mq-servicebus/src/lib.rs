@@ -272,8 +272,13 @@ impl ServiceBusQueue {
             admin::provision(&s.connection_string, &s.topic, &s.subscription, p).await?;
         }
         let what = format!("open topic {} and subscription {}", s.topic, s.subscription);
+        // Boxed: the opening future is deeply nested, and inline it took the binaries' start
+        // futures past rustc's layout query depth limit.
         let (client, senders) =
-            bounded_attempts(&what, OPEN_TIMEOUT, OPEN_ATTEMPTS, || open_links(&s)).await?;
+            Box::pin(bounded_attempts(&what, OPEN_TIMEOUT, OPEN_ATTEMPTS, || {
+                open_links(&s)
+            }))
+            .await?;
         tracing::info!(
             topic = %s.topic,
             subscription = %s.subscription,
