@@ -203,8 +203,9 @@ async fn open_links(s: &ServiceBusSettings) -> Result<(Client, Vec<Mutex<Slot>>)
     Ok((client, senders))
 }
 
-/// Runs `attempt` up to `attempts` times, each bounded by `limit`: an attempt that stalls is
-/// dropped (with the connection it was opening) and the next starts afresh. An attempt that
+/// Runs `attempt` (given its number, from 1) up to `attempts` times, each bounded by `limit`:
+/// an attempt that stalls is dropped (with the connection it was opening) and the next starts
+/// afresh. An attempt that
 /// fails is not repeated (the SDK has retried it already); its error is returned.
 ///
 /// The Service Bus client has been seen to stall while opening links now and then: the broker
@@ -217,11 +218,11 @@ async fn bounded_attempts<T, F, Fut>(
     mut attempt: F,
 ) -> Result<T, QueueError>
 where
-    F: FnMut() -> Fut,
+    F: FnMut(u32) -> Fut,
     Fut: std::future::Future<Output = Result<T, QueueError>>,
 {
     for n in 1..=attempts {
-        match tokio::time::timeout(limit, attempt()).await {
+        match tokio::time::timeout(limit, attempt(n)).await {
             Ok(r) => return r,
             Err(_) => tracing::warn!(
                 attempt = n,
@@ -275,7 +276,7 @@ impl ServiceBusQueue {
         // Boxed: the opening future is deeply nested, and inline it took the binaries' start
         // futures past rustc's layout query depth limit.
         let (client, senders) =
-            Box::pin(bounded_attempts(&what, OPEN_TIMEOUT, OPEN_ATTEMPTS, || {
+            Box::pin(bounded_attempts(&what, OPEN_TIMEOUT, OPEN_ATTEMPTS, |_| {
                 open_links(&s)
             }))
             .await?;
@@ -402,17 +403,12 @@ impl Queue for ServiceBusQueue {
             self.topic, self.subscription
         );
         // An attempt after a stalled one opens a new connection for the queue first.
-        let mut tries = 0u32;
-        let link = bounded_attempts(&what, OPEN_TIMEOUT, OPEN_ATTEMPTS, || {
-            tries += 1;
-            let again = tries > 1;
-            async move {
-                let mut client = self.client.lock().await;
-                if again {
-                    *client = crate::client(&self.connection_string).await?;
-                }
-                receiver::open(&mut client, &self.topic, &self.subscription, credit).await
+        let link = bounded_attempts(&what, OPEN_TIMEOUT, OPEN_ATTEMPTS, |n| async move {
+            let mut client = self.client.lock().await;
+            if n > 1 {
+                *client = crate::client(&self.connection_string).await?;
             }
+            receiver::open(&mut client, &self.topic, &self.subscription, credit).await
         })
         .await?;
         Ok(receiver::start(
@@ -463,23 +459,18 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_stalled_open_is_dropped_and_started_again() {
         let limit = Duration::from_secs(15);
-        let mut calls = 0u32;
-        let r = bounded_attempts("open x", limit, 3, || {
-            calls += 1;
-            let stall = calls == 1;
-            async move {
-                if stall {
-                    std::future::pending::<()>().await;
-                }
-                Ok(calls)
+        let r = bounded_attempts("open x", limit, 3, |n| async move {
+            if n == 1 {
+                std::future::pending::<()>().await;
             }
+            Ok(n)
         })
         .await;
         assert_eq!(r.unwrap(), 2, "the second attempt answered");
 
         let mut calls = 0u32;
         let started = tokio::time::Instant::now();
-        let r: Result<(), _> = bounded_attempts("open y", limit, 3, || {
+        let r: Result<(), _> = bounded_attempts("open y", limit, 3, |_| {
             calls += 1;
             std::future::pending()
         })
@@ -490,7 +481,7 @@ mod tests {
         assert_eq!(started.elapsed(), limit * 3);
 
         let mut calls = 0u32;
-        let r: Result<(), _> = bounded_attempts("open z", limit, 3, || {
+        let r: Result<(), _> = bounded_attempts("open z", limit, 3, |_| {
             calls += 1;
             async { Err(QueueError::Missing("topic z".into())) }
         })

@@ -38,7 +38,7 @@ impl AlertState for RedisAlertState {
         let _: () = p.sadd(&key, attempt_id).await.map_err(be)?;
         let _: () = p.scard(&key).await.map_err(be)?;
         let _: () = p
-            .expire(&key, STATE_TTL.as_secs() as i64, None)
+            .expire(&key, expiry_secs(STATE_TTL), None)
             .await
             .map_err(be)?;
         let (_, count, _): (i64, i64, i64) = p.all().await.map_err(be)?;
@@ -92,7 +92,7 @@ impl AlertState for RedisAlertState {
             .set(
                 format!("{}logmq:processed:{attempt_id}", self.dp),
                 "1",
-                Some(Expiration::EX(STATE_TTL.as_secs() as i64)),
+                Some(Expiration::EX(expiry_secs(STATE_TTL))),
                 None,
                 false,
             )
